@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Throughput and latency of ringkv against redis-server on this machine, in the same run.
+#
+# Starts three servers on 127.0.0.1:
+#   redis         redis-server, no RDB snapshots, no AOF (its fastest, non-durable setting)
+#   ringkv-fjall  ringkv defaults: fjall engine, --fsync always (every acknowledged write is on disk)
+#   ringkv-memory ringkv --engine memory (nothing persisted: a cache, like the redis setup)
+# then runs redis-benchmark against each, ROUNDS times, changing the order of the targets every
+# round so that none always runs first or last, and prints the median requests per second and
+# median p50 latency of every test, with the ratio ringkv/redis; once as a text table and once
+# as Markdown for docs/benchmarks.md.
+#
+# Environment (defaults in brackets):
+#   ROUNDS [3]           rounds of the whole matrix
+#   N                    requests per test for both pipelines (overrides N_P1 and N_P16)
+#   N_P1 [200000]        requests per test without pipelining
+#   N_P16 [1000000]      requests per test with -P 16
+#   CLIENTS [50]         parallel connections (-c)
+#   KEYSPACE [100000]    random key space (-r)
+#   TESTS [set,get,incr,mset]
+#   PIPELINES ["1 16"]
+#   REDIS_PORT [16379]  FJALL_PORT [16380]  MEMORY_PORT [16381]
+#   RINGKV_BIN           use this ringkv binary instead of building target/release/ringkv
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+N_P1=${N:-${N_P1:-200000}}
+N_P16=${N:-${N_P16:-1000000}}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-100000}
+TESTS=${TESTS:-set,get,incr,mset}
+PIPELINES=${PIPELINES:-1 16}
+REDIS_PORT=${REDIS_PORT:-16379}
+FJALL_PORT=${FJALL_PORT:-16380}
+MEMORY_PORT=${MEMORY_PORT:-16381}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-compare.XXXXXX")
+PIDS=()
+
+die() { echo "compare-redis: $*" >&2; exit 1; }
+log() { echo "compare-redis: $*" >&2; }
+
+cleanup() {
+    local pid
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- prerequisites -----------------------------------------------------------------------
+
+install_redis() {
+    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null && return
+    log "installing redis-server and redis-tools with apt-get"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server redis-tools >/dev/null
+    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || die "redis-server/redis-benchmark still missing after apt-get"
+}
+
+build_ringkv() {
+    if [ -n "${RINGKV_BIN:-}" ]; then
+        [ -x "$RINGKV_BIN" ] || die "RINGKV_BIN=$RINGKV_BIN is not an executable"
+        RINGKV=$RINGKV_BIN
+        return
+    fi
+    log "building ringkv (release)"
+    (cd "$ROOT" && cargo build --release -p ringkv >&2)
+    RINGKV="${CARGO_TARGET_DIR:-$ROOT/target}/release/ringkv"
+    [ -x "$RINGKV" ] || die "no binary at $RINGKV after the build"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+check_port() {
+    if port_busy "$1"; then
+        die "port $1 ($2) is already in use; choose another with $3=<port>"
+    fi
+}
+
+# wait_ready NAME PORT PID LOG: until the server answers PING, or fail with its log.
+wait_ready() {
+    local name=$1 port=$2 pid=$3 logfile=$4 i
+    for i in $(seq 1 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$logfile" >&2 || true
+            die "$name exited during startup (log above)"
+        fi
+        if [ "$(redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null)" = "PONG" ]; then
+            return
+        fi
+        sleep 0.1
+    done
+    cat "$logfile" >&2 || true
+    die "$name did not answer PING on port $port within 30 s"
+}
+
+# --- servers -----------------------------------------------------------------------------
+
+start_servers() {
+    check_port "$REDIS_PORT" redis REDIS_PORT
+    check_port "$FJALL_PORT" ringkv-fjall FJALL_PORT
+    check_port "$MEMORY_PORT" ringkv-memory MEMORY_PORT
+    mkdir -p "$WORK/redis" "$WORK/fjall" "$WORK/memory"
+
+    (cd "$WORK/redis" && exec redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+        --daemonize no --dir "$WORK/redis" >"$WORK/redis.log" 2>&1) &
+    PIDS+=($!)
+    wait_ready redis "$REDIS_PORT" "$!" "$WORK/redis.log"
+
+    RINGKV_LOG=warn "$RINGKV" server --bind 127.0.0.1 --port "$FJALL_PORT" --dir "$WORK/fjall/data" \
+        >"$WORK/fjall.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready ringkv-fjall "$FJALL_PORT" "$!" "$WORK/fjall.log"
+
+    RINGKV_LOG=warn "$RINGKV" server --bind 127.0.0.1 --port "$MEMORY_PORT" --dir "$WORK/memory/data" \
+        --engine memory >"$WORK/memory.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready ringkv-memory "$MEMORY_PORT" "$!" "$WORK/memory.log"
+}
+
+# --- benchmark ---------------------------------------------------------------------------
+
+TARGETS=(redis ringkv-fjall ringkv-memory)
+
+port_of() {
+    case $1 in
+        redis) echo "$REDIS_PORT" ;;
+        ringkv-fjall) echo "$FJALL_PORT" ;;
+        ringkv-memory) echo "$MEMORY_PORT" ;;
+    esac
+}
+
+# Appends "target,pipeline,round,test,rps,p50" lines to $WORK/results.csv from one CSV run.
+# redis-benchmark 7 prints a header ("test","rps","avg_latency_ms",…,"p50_latency_ms",…);
+# older versions print only "test","rps" rows without a header: p50 is then "-".
+record() {
+    local target=$1 pipeline=$2 round=$3 csv=$4
+    awk -F'","' -v target="$target" -v pipeline="$pipeline" -v round="$round" '
+        { gsub(/^"|"\r?$/, "") }
+        $1 == "test" { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        NF >= 2 {
+            rps = $(("rps" in col) ? col["rps"] : 2)
+            p50 = ("p50_latency_ms" in col) ? $(col["p50_latency_ms"]) : "-"
+            printf "%s,%s,%s,%s,%s,%s\n", target, pipeline, round, $1, rps, p50
+        }' "$csv" >>"$WORK/results.csv"
+}
+
+run_benchmarks() {
+    : >"$WORK/results.csv"
+    local round pipeline n i target port csv
+    for round in $(seq 1 "$ROUNDS"); do
+        for pipeline in $PIPELINES; do
+            if [ "$pipeline" = 1 ]; then n=$N_P1; else n=$N_P16; fi
+            for i in 0 1 2; do
+                # Round r starts with target r-1 (mod 3): every target takes every position.
+                target=${TARGETS[$(((round - 1 + i) % 3))]}
+                port=$(port_of "$target")
+                csv="$WORK/$target-P$pipeline-r$round.csv"
+                log "round $round/$ROUNDS: $target -P $pipeline -n $n"
+                redis-benchmark -h 127.0.0.1 -p "$port" -t "$TESTS" -c "$CLIENTS" -P "$pipeline" \
+                    -r "$KEYSPACE" -n "$n" --csv -q >"$csv" 2>"$WORK/benchmark.err" ||
+                    { cat "$WORK/benchmark.err" >&2; die "redis-benchmark failed against $target"; }
+                grep -q . "$csv" || die "redis-benchmark printed nothing against $target (see $WORK/benchmark.err)"
+                record "$target" "$pipeline" "$round" "$csv"
+            done
+        done
+    done
+}
+
+# --- report ------------------------------------------------------------------------------
+
+# Medians per (test, pipeline, target), then one row per (test, pipeline):
+# test|pipeline|redis rps|fjall rps|fjall ratio|memory rps|memory ratio|redis p50|fjall p50|memory p50
+summarize() {
+    awk -F, '
+        function median(list,    n, v, i, j, t) {
+            n = split(list, v, " ")
+            for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
+            if (n == 0) return ""
+            return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        {
+            key = $4 SUBSEP $2
+            if (!(key in seen)) { seen[key] = 1; order[++rows] = key }
+            rps[key, $1] = rps[key, $1] " " $5
+            if ($6 != "-") p50[key, $1] = p50[key, $1] " " $6
+        }
+        END {
+            for (r = 1; r <= rows; r++) {
+                key = order[r]; split(key, kp, SUBSEP)
+                redis = median(rps[key, "redis"]); fjall = median(rps[key, "ringkv-fjall"]); memory = median(rps[key, "ringkv-memory"])
+                fjall_ratio = (redis > 0) ? sprintf("%.2f", fjall / redis) : "-"
+                memory_ratio = (redis > 0) ? sprintf("%.2f", memory / redis) : "-"
+                printf "%s|%s|%.0f|%.0f|%s|%.0f|%s", kp[1], kp[2], redis, fjall, fjall_ratio, memory, memory_ratio
+                split("redis ringkv-fjall ringkv-memory", names, " ")
+                for (t = 1; t <= 3; t++) {
+                    m = median(p50[key, names[t]])
+                    cellv = (m == "") ? "-" : sprintf("%.3f", m)
+                    printf "|%s", cellv
+                }
+                printf "\n"
+            }
+        }' "$WORK/results.csv"
+}
+
+report() {
+    local summary header
+    summary=$(summarize)
+    header="test|pipeline|redis rps|ringkv-fjall rps|fjall/redis|ringkv-memory rps|memory/redis|redis p50 ms|fjall p50 ms|memory p50 ms"
+    echo
+    echo "ringkv vs redis-server: median of $ROUNDS round(s), $CLIENTS clients, -r $KEYSPACE, -n $N_P1 (P1) / $N_P16 (P16)"
+    echo "$(redis-server --version | awk '{print $1, $2, $3}'); ringkv $("$RINGKV" --version | awk '{print $2}'); $(nproc) CPUs; $(uname -sr)"
+    echo
+    { echo "$header"; echo "$summary"; } | awk -F'|' '
+        { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF; rows = NR }
+        END {
+            for (r = 1; r <= rows; r++) {
+                line = ""
+                for (i = 1; i <= n; i++) {
+                    padw = w[i] - length(cell[r, i])
+                    pad = sprintf("%" padw "s", "")
+                    line = line ((i <= 2) ? cell[r, i] pad : pad cell[r, i]) "  "
+                }
+                sub(/ +$/, "", line); print line
+            }
+        }'
+    echo
+    echo "Markdown:"
+    echo
+    echo "| ${header//|/ | } |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    while IFS= read -r row; do
+        echo "| ${row//|/ | } |"
+    done <<<"$summary"
+}
+
+install_redis
+build_ringkv
+start_servers
+run_benchmarks
+report

@@ -1,0 +1,155 @@
+//! Command-line interface: `ringkv server` and its settings, taken from flags, `RINGKV_*`
+//! environment variables and an optional TOML file, in that order of precedence.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ringkv_server::{parse_memory, EngineKind, EvictionPolicy, FsyncPolicy, Server, ServerConfig};
+use serde::Deserialize;
+
+/// ringkv: a distributed, persistent key-value store that speaks the Redis protocol.
+#[derive(Parser, Debug)]
+#[command(name = "ringkv", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a node: serves Redis clients with its data stored durably in --dir.
+    Server(ServerArgs),
+}
+
+/// Settings of `ringkv server`. Each flag can also come from the environment variable named
+/// in its help, or from the TOML file given with --config (keys as the flag names).
+#[derive(Args, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ServerArgs {
+    /// TOML file with settings; flags and environment variables override it.
+    #[arg(long, env = "RINGKV_CONFIG")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1].
+    #[arg(long, env = "RINGKV_BIND")]
+    bind: Option<String>,
+    /// TCP port for clients; 0 picks a free port [default: 6379].
+    #[arg(long, env = "RINGKV_PORT")]
+    port: Option<u16>,
+    /// Data directory, created if missing [default: ./ringkv-data].
+    #[arg(long, env = "RINGKV_DIR")]
+    dir: Option<PathBuf>,
+    /// Storage engine: fjall (durable, on disk) or memory (nothing persisted; a cache) [default: fjall].
+    #[arg(long, env = "RINGKV_ENGINE")]
+    engine: Option<EngineKind>,
+    /// always: acknowledge writes only once fsynced (group commit); everysec: fsync once a
+    /// second, an OS crash may lose the last second; never: leave it to the OS [default: always].
+    #[arg(long, env = "RINGKV_FSYNC")]
+    fsync: Option<FsyncPolicy>,
+    /// Most simultaneous client connections; more are refused with an error [default: 10000].
+    #[arg(long, env = "RINGKV_MAXCLIENTS")]
+    maxclients: Option<usize>,
+    /// Password clients must send with AUTH (or HELLO … AUTH) before other commands [default: none].
+    #[arg(long, env = "RINGKV_REQUIREPASS")]
+    requirepass: Option<String>,
+    /// Memory limit of the memory engine, e.g. 100mb or 2gb; 0 means no limit [default: 0].
+    #[arg(long, env = "RINGKV_MAXMEMORY", value_parser = parse_memory)]
+    #[serde(default, deserialize_with = "memory_size")]
+    maxmemory: Option<u64>,
+    /// At maxmemory: noeviction (refuse writes with OOM), allkeys-lru (evict least recently
+    /// used keys), volatile-ttl (evict keys nearest to expiry) [default: noeviction].
+    #[arg(long, env = "RINGKV_MAXMEMORY_POLICY")]
+    maxmemory_policy: Option<EvictionPolicy>,
+    /// Seconds a client may leave its replies unread before it is disconnected [default: 60].
+    #[arg(long, env = "RINGKV_CLIENT_OUTPUT_TIMEOUT")]
+    client_output_timeout: Option<u64>,
+}
+
+/// Reads a memory size written as a number of bytes or as a string like "100mb".
+fn memory_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Option::<Size>::deserialize(d)? {
+        None => Ok(None),
+        Some(Size::Bytes(n)) => Ok(Some(n)),
+        Some(Size::Text(t)) => parse_memory(&t).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+impl ServerArgs {
+    /// Fills settings missing here from `file`.
+    fn or(self, file: ServerArgs) -> ServerArgs {
+        ServerArgs {
+            config: self.config,
+            bind: self.bind.or(file.bind),
+            port: self.port.or(file.port),
+            dir: self.dir.or(file.dir),
+            engine: self.engine.or(file.engine),
+            fsync: self.fsync.or(file.fsync),
+            maxclients: self.maxclients.or(file.maxclients),
+            requirepass: self.requirepass.or(file.requirepass),
+            maxmemory: self.maxmemory.or(file.maxmemory),
+            maxmemory_policy: self.maxmemory_policy.or(file.maxmemory_policy),
+            client_output_timeout: self.client_output_timeout.or(file.client_output_timeout),
+        }
+    }
+
+    fn into_config(self) -> anyhow::Result<ServerConfig> {
+        let args = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                let file: ServerArgs = toml::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?;
+                self.or(file)
+            }
+            None => self,
+        };
+        let d = ServerConfig::default();
+        Ok(ServerConfig {
+            bind: args.bind.unwrap_or(d.bind),
+            port: args.port.unwrap_or(d.port),
+            dir: args.dir.unwrap_or(d.dir),
+            engine: args.engine.unwrap_or(d.engine),
+            fsync: args.fsync.unwrap_or(d.fsync),
+            maxclients: args.maxclients.unwrap_or(d.maxclients),
+            requirepass: args.requirepass.or(d.requirepass),
+            maxmemory: args.maxmemory.unwrap_or(d.maxmemory),
+            maxmemory_policy: args.maxmemory_policy.unwrap_or(d.maxmemory_policy),
+            client_output_timeout: args
+                .client_output_timeout
+                .unwrap_or(d.client_output_timeout),
+        })
+    }
+}
+
+impl Cli {
+    /// Runs the chosen subcommand to completion.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Server(args) => run_server(args.into_config()?),
+        }
+    }
+}
+
+fn run_server(config: ServerConfig) -> anyhow::Result<()> {
+    if let Err(e) = rlimit::increase_nofile_limit(config.maxclients as u64 + 128) {
+        tracing::warn!(error = %e, "could not raise the open file limit");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("ringkv-worker")
+        .build()?;
+    runtime.block_on(async {
+        let (engine, fsync, dir) = (config.engine, config.fsync, config.dir.clone());
+        let server = Server::bind(config).await?;
+        tracing::info!(addr = %server.local_addr(), %engine, %fsync, dir = %dir.display(), "ringkv ready to accept connections");
+        server.run().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,178 @@
+//! Test harness: starts real `ringkv server` processes on free 127.0.0.1 ports with their own
+//! data directories, waits until they accept connections, and kills them for real.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `ringkv server` process.
+pub struct Node {
+    child: Option<Child>,
+    /// Client port.
+    pub port: u16,
+    /// Data directory (kept across restarts).
+    pub dir: PathBuf,
+    args: Vec<String>,
+    log: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Node {
+    /// Starts a node with default settings plus `extra` flags, in a fresh temporary directory.
+    pub fn start(extra: &[&str]) -> Node {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let mut node = Node {
+            child: None,
+            port: 0,
+            dir,
+            args: extra.iter().map(|s| s.to_string()).collect(),
+            log: tmp.path().join("server.log"),
+            _tmp: Some(tmp),
+        };
+        node.spawn();
+        node
+    }
+
+    /// Starts a node on an existing data directory.
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Node {
+        let log = dir.with_extension("log");
+        let mut node = Node {
+            child: None,
+            port: 0,
+            dir: dir.to_path_buf(),
+            args: extra.iter().map(|s| s.to_string()).collect(),
+            log,
+            _tmp: None,
+        };
+        node.spawn();
+        node
+    }
+
+    fn spawn(&mut self) {
+        for _ in 0..5 {
+            self.port = free_port();
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log)
+                .unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_ringkv"))
+                .arg("server")
+                .args([
+                    "--port",
+                    &self.port.to_string(),
+                    "--dir",
+                    self.dir.to_str().unwrap(),
+                ])
+                .args(&self.args)
+                .env("RINGKV_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start ringkv");
+            self.child = Some(child);
+            if self.wait_ready(Duration::from_secs(20)) {
+                return;
+            }
+            self.kill();
+        }
+        panic!("ringkv did not start; log:\n{}", self.log_text());
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                eprintln!("ringkv exited early with {status}");
+                return false;
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `redis://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A synchronous client connection.
+    pub fn conn(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    /// An async multiplexed client connection.
+    pub async fn async_conn(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// Kills the process with SIGKILL and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills (SIGKILL) and starts again on the same directory with the same flags.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `cmd` expecting a Redis error; returns its full text ("ERR ...", "WRONGTYPE ...").
+pub fn err_text(result: redis::RedisResult<redis::Value>) -> String {
+    let e = result.expect_err("expected an error reply");
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        (Some(code), None) => code.to_string(),
+        _ => e.to_string(),
+    }
+}

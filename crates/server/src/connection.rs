@@ -1,0 +1,167 @@
+//! One client connection: read what the client sent, run every complete request in order,
+//! and write all the replies of that batch with one flush.
+//!
+//! Consecutive writes are proposed together and their replies awaited together, so a
+//! pipeline of writes shares one fsync. A read after writes waits for them first, so a
+//! pipeline always sees its own writes. A client that leaves its replies unread stops
+//! being read (back-pressure) and is disconnected after `client-output-timeout`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ringkv_protocol::{Frame, Limits, ProtocolVersion, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::dispatch::{execute, Outcome, Session};
+use crate::server::Shared;
+use crate::stats::Stats;
+
+/// Initial size of the read and write buffers.
+const BUFFER: usize = 16 * 1024;
+/// Encoded replies held before they are written out mid-batch.
+const FLUSH_AT: usize = 256 * 1024;
+
+/// Serves one client until it disconnects.
+pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, addr: SocketAddr) {
+    Stats::add(&shared.stats.connections_received, 1);
+    let _ = socket.set_nodelay(true);
+    let laddr = socket.local_addr().unwrap_or(shared.local_addr);
+    let mut conn = Connection {
+        socket,
+        out: BytesMut::with_capacity(BUFFER),
+        written: 0,
+    };
+    if shared.clients.len() >= shared.config.read().maxclients {
+        Stats::add(&shared.stats.rejected_connections, 1);
+        conn.out
+            .extend_from_slice(b"-ERR max number of clients reached\r\n");
+        let _ = conn.flush(Duration::from_secs(1)).await;
+        return;
+    }
+    let client = shared.clients.register(addr, laddr);
+    let span = tracing::debug_span!("client", id = client.id, %addr);
+    let _enter = span.enter();
+    let authenticated = shared.config.read().requirepass.is_none();
+    let mut session = Session {
+        client: client.clone(),
+        protocol: ProtocolVersion::Resp2,
+        authenticated,
+    };
+    if let Err(e) = conn.run(&shared, &mut session).await {
+        tracing::debug!(error = %e, "connection closed");
+    }
+    Stats::add(&shared.stats.net_output_bytes, conn.written);
+    shared.clients.unregister(client.id);
+}
+
+struct Connection {
+    socket: TcpStream,
+    out: BytesMut,
+    written: u64,
+}
+
+impl Connection {
+    async fn run(&mut self, shared: &Shared, session: &mut Session) -> std::io::Result<()> {
+        let mut input = BytesMut::with_capacity(BUFFER);
+        let mut parser = RequestParser::new(Limits::default());
+        let mut pending: Vec<oneshot::Receiver<Frame>> = Vec::new();
+        loop {
+            let n = self.socket.read_buf(&mut input).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            Stats::add(&shared.stats.net_input_bytes, n as u64);
+            let timeout = Duration::from_secs(shared.config.read().client_output_timeout.max(1));
+            let mut read_position = 0;
+            let mut commands = 0;
+            let mut close = false;
+            loop {
+                let argv = match parser.parse(&mut input) {
+                    Ok(Some(argv)) => argv,
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.resolve(&mut pending, session.protocol).await;
+                        Frame::error(format!("ERR {e}")).encode(&mut self.out, session.protocol);
+                        close = true;
+                        break;
+                    }
+                };
+                commands += 1;
+                match execute(shared, session, &argv).await {
+                    Outcome::Write(rx) => pending.push(rx),
+                    Outcome::Read(frame) => {
+                        self.resolve(&mut pending, session.protocol).await;
+                        read_position = shared.log.applied();
+                        frame.encode(&mut self.out, session.protocol);
+                    }
+                    Outcome::Reply(frame) => {
+                        self.resolve(&mut pending, session.protocol).await;
+                        frame.encode(&mut self.out, session.protocol);
+                    }
+                    Outcome::Close(frame) => {
+                        self.resolve(&mut pending, session.protocol).await;
+                        frame.encode(&mut self.out, session.protocol);
+                        close = true;
+                        break;
+                    }
+                }
+                if pending.is_empty() && self.out.len() >= FLUSH_AT {
+                    shared.log.wait_durable(read_position).await;
+                    self.flush(timeout).await?;
+                }
+            }
+            Stats::add(&shared.stats.commands_processed, commands);
+            self.resolve(&mut pending, session.protocol).await;
+            shared.log.wait_durable(read_position).await;
+            self.flush(timeout).await?;
+            if close {
+                return Ok(());
+            }
+            session.client.last_active_ms.store(
+                session.client.created.elapsed().as_millis() as u64,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Waits for the replies of proposed writes and encodes them in order.
+    async fn resolve(
+        &mut self,
+        pending: &mut Vec<oneshot::Receiver<Frame>>,
+        protocol: ProtocolVersion,
+    ) {
+        for rx in pending.drain(..) {
+            let frame = rx
+                .await
+                .unwrap_or_else(|_| Frame::error("ERR write was not applied"));
+            frame.encode(&mut self.out, protocol);
+        }
+    }
+
+    /// Writes the encoded replies; a client that reads none of them for `timeout` is dropped.
+    async fn flush(&mut self, timeout: Duration) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        match tokio::time::timeout(timeout, self.socket.write_all(&self.out)).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "client did not read its replies",
+                ));
+            }
+        }
+        self.written += self.out.len() as u64;
+        self.out.clear();
+        if self.out.capacity() > 4 * FLUSH_AT {
+            self.out = BytesMut::with_capacity(BUFFER);
+        }
+        Ok(())
+    }
+}

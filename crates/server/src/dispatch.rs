@@ -1,0 +1,66 @@
+//! Running one request: find the command, check arity and authentication, then either run
+//! it here (server and connection commands) or plan it in the shard's command layer and
+//! propose its mutation.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ringkv_protocol::{Frame, ProtocolVersion};
+use ringkv_shard::command::{self, args::wrong_arity, Ctx, Family, Plan};
+use tokio::sync::oneshot;
+
+use crate::clients::ClientInfo;
+use crate::server::{now_ms, Shared};
+
+/// Per-connection state that commands can change.
+pub(crate) struct Session {
+    pub client: Arc<ClientInfo>,
+    pub protocol: ProtocolVersion,
+    pub authenticated: bool,
+}
+
+/// What running a request produced.
+pub(crate) enum Outcome {
+    /// A reply computed from data already visible: flush only after that data is durable.
+    Read(Frame),
+    /// A write's reply, arriving once it is applied and durable.
+    Write(oneshot::Receiver<Frame>),
+    /// A reply that depends on no data (errors, server commands).
+    Reply(Frame),
+    /// Reply, then close the connection.
+    Close(Frame),
+}
+
+/// Runs one request.
+pub(crate) async fn execute(shared: &Shared, session: &mut Session, argv: &[Bytes]) -> Outcome {
+    let Some(spec) = command::lookup(&argv[0]) else {
+        return Outcome::Reply(command::unknown_command(argv));
+    };
+    if !session.authenticated && !matches!(spec.name, "auth" | "hello" | "quit") {
+        return Outcome::Reply(Frame::error("NOAUTH Authentication required."));
+    }
+    if !spec.arity_ok(argv.len()) {
+        return Outcome::Reply(wrong_arity(spec.name));
+    }
+    *session.client.last_command.lock() = spec.name.to_owned();
+    if matches!(spec.family, Family::Connection | Family::Server) && spec.handler.is_none() {
+        return crate::admin::run(shared, session, spec.name, argv).await;
+    }
+    let now = now_ms();
+    let ctx = Ctx {
+        reader: &shared.reader,
+        now,
+    };
+    match command::plan(spec, &ctx, argv) {
+        Plan::Reply(frame @ Frame::Error(_)) => Outcome::Reply(frame),
+        Plan::Reply(frame) => Outcome::Read(frame),
+        Plan::Write(mutation) => {
+            if spec.flags.contains(&"denyoom") {
+                if let Err(oom) = crate::eviction::make_room(shared).await {
+                    return Outcome::Reply(oom);
+                }
+            }
+            Outcome::Write(shared.log.propose(mutation, now))
+        }
+    }
+}

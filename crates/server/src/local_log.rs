@@ -1,0 +1,176 @@
+//! The single-node log: orders the proposals of one shard, applies them on one thread, and
+//! makes them durable with group commit before anyone hears of them.
+//!
+//! Every proposal waiting when the applier wakes is applied in order, then one fsync covers
+//! them all (under `fsync always`), then all their replies are released. Readers that saw
+//! data from a batch wait for that batch's fsync too, so no client ever observes a write that
+//! a crash could take back. This is the single-node stand-in for a shard's Raft group: it
+//! keeps the same `propose(Mutation) -> reply` boundary.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use ringkv_protocol::Frame;
+use ringkv_shard::{Mutation, Proposal, StateMachine};
+use ringkv_storage::Engine;
+use tokio::sync::{oneshot, watch};
+
+use crate::config::{FsyncPolicy, ServerConfig};
+
+/// Most proposals applied between two fsyncs.
+const MAX_GROUP: usize = 8192;
+
+/// Reply to writes once the store has failed to persist data, as Redis refuses writes after a disk error.
+const MISCONF: &str = "MISCONF Errors writing to disk: writes are refused until the server is restarted. Check the server logs.";
+
+struct Entry {
+    proposal: Proposal,
+    reply: oneshot::Sender<Frame>,
+}
+
+/// Handle to a shard's local log; cheap to clone.
+#[derive(Clone)]
+pub struct LocalLog {
+    tx: mpsc::Sender<Entry>,
+    applied: Arc<AtomicU64>,
+    durable: watch::Receiver<u64>,
+}
+
+impl LocalLog {
+    /// Starts the applier thread for `state_machine` over `engine`.
+    pub fn start(
+        state_machine: StateMachine,
+        engine: Arc<dyn Engine>,
+        config: Arc<RwLock<ServerConfig>>,
+    ) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        let applied = Arc::new(AtomicU64::new(0));
+        let (durable_tx, durable) = watch::channel(0);
+        let applier = Applier {
+            state_machine,
+            engine,
+            config,
+            applied: applied.clone(),
+            durable: durable_tx,
+            poisoned: false,
+        };
+        thread::Builder::new()
+            .name("ringkv-applier".to_owned())
+            .spawn(move || applier.run(rx))?;
+        Ok(LocalLog {
+            tx,
+            applied,
+            durable,
+        })
+    }
+
+    /// Proposes `mutation` with clock `now`; the receiver yields its reply once it is durable.
+    pub fn propose(&self, mutation: Mutation, now: u64) -> oneshot::Receiver<Frame> {
+        let (reply, rx) = oneshot::channel();
+        let entry = Entry {
+            proposal: Proposal { now, mutation },
+            reply,
+        };
+        if let Err(mpsc::SendError(entry)) = self.tx.send(entry) {
+            let _ = entry
+                .reply
+                .send(Frame::error("ERR server is shutting down"));
+        }
+        rx
+    }
+
+    /// Position of the last proposal whose effects readers may already see.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    /// Waits until everything up to `position` is durable.
+    pub async fn wait_durable(&self, position: u64) {
+        if *self.durable.borrow() >= position {
+            return;
+        }
+        let mut durable = self.durable.clone();
+        let _ = durable.wait_for(|d| *d >= position).await;
+    }
+}
+
+struct Applier {
+    state_machine: StateMachine,
+    engine: Arc<dyn Engine>,
+    config: Arc<RwLock<ServerConfig>>,
+    applied: Arc<AtomicU64>,
+    durable: watch::Sender<u64>,
+    poisoned: bool,
+}
+
+impl Applier {
+    fn run(mut self, rx: mpsc::Receiver<Entry>) {
+        let mut position = 0u64;
+        let mut last_sync = Instant::now();
+        let mut unsynced = false;
+        let mut group: Vec<(oneshot::Sender<Frame>, Frame)> = Vec::new();
+        loop {
+            let first = match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(entry) => entry,
+                Err(RecvTimeoutError::Timeout) => {
+                    if unsynced && last_sync.elapsed() >= Duration::from_secs(1) {
+                        self.persist(true);
+                        unsynced = false;
+                        last_sync = Instant::now();
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            for entry in std::iter::once(first)
+                .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+                .take(MAX_GROUP)
+            {
+                position += 1;
+                self.applied.store(position, Ordering::SeqCst);
+                let reply = if self.poisoned {
+                    Frame::error(MISCONF)
+                } else {
+                    self.state_machine.apply(&entry.proposal)
+                };
+                group.push((entry.reply, reply));
+            }
+            let policy = self.config.read().fsync;
+            let sync = policy == FsyncPolicy::Always
+                || (policy == FsyncPolicy::Everysec
+                    && last_sync.elapsed() >= Duration::from_secs(1));
+            if !self.persist(sync) {
+                for (_, reply) in group.iter_mut() {
+                    *reply = Frame::error(MISCONF);
+                }
+            }
+            if sync {
+                last_sync = Instant::now();
+            }
+            unsynced = !sync;
+            self.durable.send_replace(position);
+            for (tx, reply) in group.drain(..) {
+                let _ = tx.send(reply);
+            }
+        }
+        self.persist(true);
+    }
+
+    /// Makes the applied writes durable (`sync`) or at least hands them to the OS. False on failure.
+    fn persist(&mut self, sync: bool) -> bool {
+        let result = if sync {
+            self.engine.sync()
+        } else {
+            self.engine.flush_buffers()
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "persisting writes failed; refusing further writes");
+            self.poisoned = true;
+        }
+        !self.poisoned
+    }
+}

@@ -1,0 +1,147 @@
+//! Opening the store and listening: everything that happens once per process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use rand::Rng;
+use ringkv_shard::{Reader, StateMachine};
+use ringkv_storage::{Engine, FjallEngine, FjallOptions, MemoryEngine};
+use tokio::net::TcpListener;
+
+use crate::clients::ClientRegistry;
+use crate::config::{EngineKind, ServerConfig};
+use crate::local_log::LocalLog;
+use crate::stats::Stats;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address asked for.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The data directory could not be created or opened.
+    #[error("cannot use data directory {}: {reason}", dir.display())]
+    DataDir {
+        /// Directory asked for.
+        dir: PathBuf,
+        /// Cause.
+        reason: String,
+    },
+    /// Starting a thread failed.
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// State shared by every connection.
+pub(crate) struct Shared {
+    pub config: Arc<RwLock<ServerConfig>>,
+    pub log: LocalLog,
+    pub reader: Reader,
+    pub clients: ClientRegistry,
+    pub stats: Stats,
+    pub started: Instant,
+    pub run_id: String,
+    pub local_addr: SocketAddr,
+}
+
+/// A bound, ready-to-run server.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Opens the data directory and binds the listening socket.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        let engine = open_engine(&config)?;
+        let state_machine =
+            StateMachine::open(engine.clone()).map_err(|e| ServerError::DataDir {
+                dir: config.dir.clone(),
+                reason: e.to_string(),
+            })?;
+        let reader = state_machine.reader();
+        let addr = format!("{}:{}", config.bind, config.port);
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = listener.local_addr()?;
+        let config = Arc::new(RwLock::new(config));
+        let log = LocalLog::start(state_machine, engine, config.clone())?;
+        let shared = Arc::new(Shared {
+            config,
+            log,
+            reader,
+            clients: ClientRegistry::default(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            run_id: run_id(),
+            local_addr,
+        });
+        Ok(Server { listener, shared })
+    }
+
+    /// The address clients connect to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Serves clients until the process ends.
+    pub async fn run(self) -> std::io::Result<()> {
+        tokio::spawn(crate::maintenance::run(self.shared.clone()));
+        loop {
+            let (socket, addr) = match self.listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            tokio::spawn(crate::connection::serve(self.shared.clone(), socket, addr));
+        }
+    }
+}
+
+fn open_engine(config: &ServerConfig) -> Result<Arc<dyn Engine>, ServerError> {
+    let data_dir_error = |reason: String| ServerError::DataDir {
+        dir: config.dir.clone(),
+        reason,
+    };
+    Ok(match config.engine {
+        EngineKind::Memory => Arc::new(MemoryEngine::new()),
+        EngineKind::Fjall => {
+            std::fs::create_dir_all(&config.dir).map_err(|e| data_dir_error(e.to_string()))?;
+            let probe = config.dir.join(".ringkv-write-test");
+            std::fs::write(&probe, b"")
+                .map_err(|e| data_dir_error(format!("not writable: {e}")))?;
+            let _ = std::fs::remove_file(probe);
+            Arc::new(
+                FjallEngine::open(&config.dir, FjallOptions::default())
+                    .map_err(|e| data_dir_error(e.to_string()))?,
+            )
+        }
+    })
+}
+
+/// A 40-hex-character id for this process run (`INFO server` run_id).
+fn run_id() -> String {
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("digit below 16"))
+        .collect()
+}
+
+/// Current Unix time in milliseconds.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,10 @@
+//! Storage engines for ringkv: a durable LSM engine on fjall and an in-memory engine for cache
+//! mode, behind one [`Engine`] trait of ordered byte tables.
+
+mod engine;
+mod fjall_engine;
+mod memory_engine;
+
+pub use engine::{Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp};
+pub use fjall_engine::{FjallEngine, FjallOptions, SENTINEL};
+pub use memory_engine::MemoryEngine;
