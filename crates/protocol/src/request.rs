@@ -1,23 +1,32 @@
 //! Incremental parsing of client requests: RESP multibulk (`*N\r\n$len\r\n…`) as clients
 //! send it, and inline commands (`SET k v\r\n`) as redis-cli and telnet send them.
 //!
-//! The parser keeps its position inside a partly received request, so a huge multibulk
-//! arriving in many reads is parsed in time proportional to its size, never rescanned.
-//! Bulk arguments are split off the input buffer without copying. Limits follow Redis
-//! (`proto-max-bulk-len`, the multibulk count limit, `PROTO_INLINE_MAX_SIZE`), and every
-//! violation is a [`ProtocolError`] worded like Redis's; the caller replies and closes.
-//! Parsing produces argument vectors only; what they mean is the command layer's business.
+//! The rules are Redis 7's `processMultibulkBuffer` and `processInlineBuffer`, messages
+//! included. The parser keeps its place inside a partly received request (the bulks read so
+//! far, the length of the bulk being waited for, how much of a header line was already
+//! searched), so a huge request arriving in many reads is parsed in time proportional to its
+//! size, never rescanned. Bulk arguments, and inline arguments without quotes, are split off
+//! the input buffer without copying. Header and inline lines are searched like C's `strchr`:
+//! a NUL byte ends the search, so such a line never completes and fails once the buffer
+//! outgrows `max_inline_len`, as in Redis. Line limits count from the start of the line, not
+//! from how much happened to be buffered, so results never depend on how input was split
+//! into reads. Parsing produces argument vectors only: what they mean, and replying to or
+//! closing a connection after an error, are the caller's business.
+
+mod inline;
 
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Size limits of a request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Largest bulk argument. Default 512 MiB.
+    /// Largest bulk argument (`proto-max-bulk-len`). Default 512 MiB.
     pub max_bulk_len: usize,
-    /// Most arguments in one request. Default 1024 × 1024.
+    /// Most arguments in one multibulk request. Default 1024 × 1024, the limit of Redis
+    /// before 7.0 (Redis 7 accepts up to `i32::MAX`).
     pub max_multibulk_len: usize,
-    /// Longest inline request, and longest length line of a multibulk. Default 64 KiB.
+    /// Longest inline request, and longest multibulk header line (`PROTO_INLINE_MAX_SIZE`).
+    /// Default 64 KiB.
     pub max_inline_len: usize,
 }
 
@@ -40,64 +49,62 @@ pub enum ProtocolError {
     /// Inline request with a quote that is not closed, or closed but not followed by a space.
     #[error("Protocol error: unbalanced quotes in request")]
     UnbalancedQuotes,
-    /// Multibulk count line without a newline within the limit.
+    /// Multibulk count line without a CR within the limit.
     #[error("Protocol error: too big mbulk count string")]
     TooBigMultibulkCount,
     /// Multibulk count not a number, or over the limit.
     #[error("Protocol error: invalid multibulk length")]
     InvalidMultibulkLength,
-    /// Bulk length line without a newline within the limit.
+    /// Bulk length line without a CR within the limit.
     #[error("Protocol error: too big bulk count string")]
     TooBigBulkCount,
-    /// A multibulk element that is not a bulk string.
-    #[error("Protocol error: expected '$', got '{0}'")]
-    ExpectedBulk(char),
+    /// A multibulk element that does not start with `$`; holds the byte found instead.
+    #[error("Protocol error: expected '$', got '{}'", shown(*.0))]
+    ExpectedBulk(u8),
     /// Bulk length not a number, negative, or over the limit.
     #[error("Protocol error: invalid bulk length")]
     InvalidBulkLength,
 }
 
-/// Where the parser is inside a multibulk request.
-#[derive(Debug)]
-struct Multibulk {
-    remaining: usize,
-    args: Vec<Bytes>,
-    bulk_len: Option<usize>,
+/// A byte as Redis's error formatting shows it: CR and LF become spaces. A byte above ASCII,
+/// which Redis writes raw, is shown as the Unicode character of the same number, since the
+/// message is text.
+fn shown(byte: u8) -> char {
+    match byte {
+        b'\r' | b'\n' => ' ',
+        other => char::from(other),
+    }
 }
 
 /// Parses requests from a connection's input buffer, one at a time.
 #[derive(Debug)]
 pub struct RequestParser {
     limits: Limits,
-    partial: Option<Multibulk>,
+    /// Bytes at the front of the buffer already searched for the end of the current header
+    /// or inline line. At least `max_inline_len + 1` once the search can no longer succeed.
+    scanned: usize,
+    /// The multibulk request being read, once its count line has been parsed.
+    multibulk: Option<Multibulk>,
 }
 
-/// Position of the `\r` of the first `\r\n`-terminated line, None if no complete line yet.
-fn line_end(buf: &[u8]) -> Option<usize> {
-    let cr = memchr::memchr(b'\r', buf)?;
-    (cr + 1 < buf.len()).then_some(cr)
+/// Progress inside a multibulk request.
+#[derive(Debug)]
+struct Multibulk {
+    /// Bulks still to read.
+    remaining: usize,
+    /// Length of the bulk whose header was read but whose data has not fully arrived.
+    bulk_len: Option<usize>,
+    args: Vec<Bytes>,
 }
 
-/// Parses a length like Redis's `string2ll`, strictly.
-fn parse_len(digits: &[u8]) -> Option<i64> {
-    if digits.is_empty() || digits.len() > 20 {
-        return None;
-    }
-    let (negative, rest) = match digits[0] {
-        b'-' => (true, &digits[1..]),
-        _ => (false, digits),
-    };
-    if rest.is_empty()
-        || (rest[0] == b'0' && rest.len() > 1)
-        || !rest.iter().all(u8::is_ascii_digit)
-    {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for &d in rest {
-        n = n.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
-    }
-    Some(if negative { -n } else { n })
+/// Outcome of looking for the end of a line.
+enum Line {
+    /// The terminator is at this index, and the line is complete.
+    End(usize),
+    /// More bytes are needed.
+    Incomplete,
+    /// No terminator within the limit.
+    TooLong,
 }
 
 impl RequestParser {
@@ -105,290 +112,188 @@ impl RequestParser {
     pub fn new(limits: Limits) -> Self {
         RequestParser {
             limits,
-            partial: None,
+            scanned: 0,
+            multibulk: None,
         }
     }
 
     /// Parses the next complete request from the front of `buf`, consuming exactly its bytes.
-    /// `Ok(None)`: more bytes are needed (progress so far is kept). `Err`: the client broke
-    /// the protocol; reply with `-ERR <error>` and close.
+    ///
+    /// `Ok(None)`: more bytes are needed; progress so far is kept, and `buf` may have been
+    /// grown to fit a bulk being waited for. Empty requests (`*0`, `*-1`, blank inline lines)
+    /// are consumed and skipped, so a returned request is never empty. `buf` must be the same
+    /// buffer on every call, with new bytes appended at its end. `Err`: the client broke the
+    /// protocol; reply `-ERR <error>` and close, without calling `parse` again.
     pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         loop {
-            if let Some(partial) = self.partial.as_mut() {
-                return Self::continue_multibulk(&self.limits, partial, buf)
-                    .map(|done| done.then(|| self.partial.take().expect("partial request").args));
+            if let Some(multibulk) = self.multibulk.as_mut() {
+                if !multibulk.read_bulks(buf, &mut self.scanned, &self.limits)? {
+                    return Ok(None);
+                }
+                let args = std::mem::take(&mut multibulk.args);
+                self.multibulk = None;
+                return Ok(Some(args));
             }
             match buf.first() {
                 None => return Ok(None),
-                Some(b'*') => {
-                    let Some(end) = line_end(buf) else {
-                        if buf.len() > self.limits.max_inline_len {
-                            return Err(ProtocolError::TooBigMultibulkCount);
-                        }
-                        return Ok(None);
-                    };
-                    let count = parse_len(&buf[1..end])
-                        .filter(|&n| n <= self.limits.max_multibulk_len as i64)
-                        .ok_or(ProtocolError::InvalidMultibulkLength)?;
-                    buf.advance(end + 2);
-                    if count > 0 {
-                        let remaining = count as usize;
-                        self.partial = Some(Multibulk {
-                            remaining,
-                            args: Vec::with_capacity(remaining.min(1024)),
-                            bulk_len: None,
-                        });
-                    }
-                }
-                Some(_) => match self.parse_inline(buf)? {
+                Some(b'*') => match self.multibulk_count(buf)? {
+                    None => return Ok(None),
+                    Some(0) => continue,
+                    Some(count) => self.multibulk = Some(Multibulk::new(count)),
+                },
+                Some(_) => match self.inline(buf)? {
+                    None => return Ok(None),
                     Some(args) if args.is_empty() => continue,
-                    other => return Ok(other),
+                    Some(args) => return Ok(Some(args)),
                 },
             }
         }
     }
 
-    /// Reads bulk arguments of a multibulk; Ok(true) when all have arrived.
-    fn continue_multibulk(
-        limits: &Limits,
-        partial: &mut Multibulk,
+    /// Reads `*<count>\r\n`; `Some(0)` for an empty request (a count of zero or less).
+    fn multibulk_count(&mut self, buf: &mut BytesMut) -> Result<Option<usize>, ProtocolError> {
+        let end = match find_line(buf, b'\r', &mut self.scanned, &self.limits) {
+            Line::End(end) => end,
+            Line::Incomplete => return Ok(None),
+            Line::TooLong => return Err(ProtocolError::TooBigMultibulkCount),
+        };
+        let count = string2ll(&buf[1..end])
+            .filter(|&n| usize::try_from(n).map_or(true, |n| n <= self.limits.max_multibulk_len))
+            .ok_or(ProtocolError::InvalidMultibulkLength)?;
+        buf.advance(end + 2);
+        Ok(Some(usize::try_from(count).unwrap_or(0)))
+    }
+
+    /// Reads one inline line; an empty request for a blank line.
+    fn inline(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let newline = match find_line(buf, b'\n', &mut self.scanned, &self.limits) {
+            Line::End(newline) => newline,
+            Line::Incomplete => return Ok(None),
+            Line::TooLong => return Err(ProtocolError::TooBigInline),
+        };
+        let line = buf.split_to(newline + 1).freeze();
+        let end = if newline > 0 && line[newline - 1] == b'\r' {
+            newline - 1
+        } else {
+            newline
+        };
+        inline::split_args(&line.slice(..end)).map(Some)
+    }
+}
+
+impl Multibulk {
+    fn new(count: usize) -> Self {
+        Multibulk {
+            remaining: count,
+            bulk_len: None,
+            args: Vec::with_capacity(count.min(1024)),
+        }
+    }
+
+    /// Reads bulks from `buf`; true once all have arrived.
+    fn read_bulks(
+        &mut self,
         buf: &mut BytesMut,
+        scanned: &mut usize,
+        limits: &Limits,
     ) -> Result<bool, ProtocolError> {
-        while partial.remaining > 0 {
-            let len = match partial.bulk_len {
+        while self.remaining > 0 {
+            let len = match self.bulk_len {
                 Some(len) => len,
                 None => {
-                    let Some(end) = line_end(buf) else {
-                        if buf.len() > limits.max_inline_len {
-                            return Err(ProtocolError::TooBigBulkCount);
-                        }
-                        return Ok(false);
+                    let end = match find_line(buf, b'\r', scanned, limits) {
+                        Line::End(end) => end,
+                        Line::Incomplete => return Ok(false),
+                        Line::TooLong => return Err(ProtocolError::TooBigBulkCount),
                     };
                     if buf[0] != b'$' {
-                        return Err(ProtocolError::ExpectedBulk(char::from(buf[0])));
+                        return Err(ProtocolError::ExpectedBulk(buf[0]));
                     }
-                    let len = parse_len(&buf[1..end])
-                        .filter(|&n| n >= 0 && n <= limits.max_bulk_len as i64)
-                        .ok_or(ProtocolError::InvalidBulkLength)?
-                        as usize;
+                    let len = string2ll(&buf[1..end])
+                        .and_then(|n| usize::try_from(n).ok())
+                        .filter(|&n| n <= limits.max_bulk_len)
+                        .ok_or(ProtocolError::InvalidBulkLength)?;
                     buf.advance(end + 2);
-                    partial.bulk_len = Some(len);
+                    self.bulk_len = Some(len);
                     len
                 }
             };
-            if buf.len() < len + 2 {
-                buf.reserve(len + 2 - buf.len());
+            let needed = len.saturating_add(2);
+            if buf.len() < needed {
+                buf.reserve(needed - buf.len());
                 return Ok(false);
             }
-            partial.args.push(buf.split_to(len).freeze());
+            self.args.push(buf.split_to(len).freeze());
+            // Redis skips the two bytes after the data without looking at them.
             buf.advance(2);
-            partial.bulk_len = None;
-            partial.remaining -= 1;
+            self.bulk_len = None;
+            self.remaining -= 1;
         }
         Ok(true)
     }
+}
 
-    /// Parses one inline line; an empty Vec for a blank line.
-    fn parse_inline(&self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-        let Some(newline) = memchr::memchr(b'\n', buf) else {
-            if buf.len() > self.limits.max_inline_len {
-                return Err(ProtocolError::TooBigInline);
+/// Finds the end of the line at the front of `buf`, searching only bytes not yet searched
+/// (`scanned`), as C's `strchr` would (a NUL ends the search), and no further than
+/// `max_inline_len + 1` bytes into the line. A CR-terminated line is complete only once the
+/// byte after the CR has arrived too. Resets `scanned` when the line is complete.
+fn find_line(buf: &[u8], terminator: u8, scanned: &mut usize, limits: &Limits) -> Line {
+    let window_cap = limits.max_inline_len.saturating_add(1);
+    let window = buf.len().min(window_cap);
+    if *scanned < window {
+        match memchr::memchr2(terminator, 0, &buf[*scanned..window]) {
+            Some(i) if buf[*scanned + i] == terminator => {
+                let at = *scanned + i;
+                let complete_len = if terminator == b'\r' { at + 2 } else { at + 1 };
+                if buf.len() < complete_len {
+                    *scanned = at;
+                    return Line::Incomplete;
+                }
+                *scanned = 0;
+                return Line::End(at);
             }
-            return Ok(None);
-        };
-        let mut line = &buf[..newline];
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
+            Some(_) => *scanned = window_cap,
+            None => *scanned = window,
         }
-        let args = split_args(line)?;
-        buf.advance(newline + 1);
-        Ok(Some(args))
+    }
+    if buf.len() > limits.max_inline_len {
+        Line::TooLong
+    } else {
+        Line::Incomplete
     }
 }
 
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn hex(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).map(|d| d as u8)
-}
-
-/// Splits an inline request into arguments like Redis's `sdssplitargs`.
-fn split_args(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
-    let mut args = Vec::new();
-    let mut p = 0;
-    loop {
-        while p < line.len() && is_space(line[p]) {
-            p += 1;
+/// Parses a number like Redis's `string2ll`: an optional `-`, then digits without leading
+/// zeros (or a lone `0`), at most 20 bytes, within `i64`.
+fn string2ll(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    if !matches!(digits.first(), Some(b'1'..=b'9')) {
+        return None;
+    }
+    let mut magnitude: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
         }
-        if p == line.len() {
-            return Ok(args);
-        }
-        let mut current = Vec::new();
-        let (mut in_double, mut in_single) = (false, false);
-        loop {
-            let c = line.get(p).copied();
-            if in_double {
-                let Some(c) = c else {
-                    return Err(ProtocolError::UnbalancedQuotes);
-                };
-                let next = line.get(p + 1).copied();
-                if c == b'\\' && next == Some(b'x') {
-                    if let (Some(h), Some(l)) = (
-                        line.get(p + 2).copied().and_then(hex),
-                        line.get(p + 3).copied().and_then(hex),
-                    ) {
-                        current.push(h * 16 + l);
-                        p += 4;
-                        continue;
-                    }
-                }
-                if c == b'\\' && next.is_some() {
-                    current.push(match next.expect("checked") {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                    p += 2;
-                } else if c == b'"' {
-                    if next.is_some_and(|n| !is_space(n)) {
-                        return Err(ProtocolError::UnbalancedQuotes);
-                    }
-                    p += 1;
-                    break;
-                } else {
-                    current.push(c);
-                    p += 1;
-                }
-            } else if in_single {
-                let Some(c) = c else {
-                    return Err(ProtocolError::UnbalancedQuotes);
-                };
-                let next = line.get(p + 1).copied();
-                if c == b'\\' && next == Some(b'\'') {
-                    current.push(b'\'');
-                    p += 2;
-                } else if c == b'\'' {
-                    if next.is_some_and(|n| !is_space(n)) {
-                        return Err(ProtocolError::UnbalancedQuotes);
-                    }
-                    p += 1;
-                    break;
-                } else {
-                    current.push(c);
-                    p += 1;
-                }
-            } else {
-                match c {
-                    None | Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
-                    Some(b'"') => in_double = true,
-                    Some(b'\'') => in_single = true,
-                    Some(c) => current.push(c),
-                }
-                p += 1;
-            }
-        }
-        args.push(Bytes::from(current));
+        magnitude = magnitude
+            .checked_mul(10)?
+            .checked_add(u64::from(d - b'0'))?;
+    }
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
-        let mut parser = RequestParser::new(Limits::default());
-        let mut buf = BytesMut::from(input);
-        let mut out = Vec::new();
-        while let Some(args) = parser.parse(&mut buf)? {
-            out.push(args);
-        }
-        Ok(out)
-    }
-
-    fn parse_bytewise(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
-        let mut parser = RequestParser::new(Limits::default());
-        let mut buf = BytesMut::new();
-        let mut out = Vec::new();
-        for &b in input {
-            buf.extend_from_slice(&[b]);
-            while let Some(args) = parser.parse(&mut buf)? {
-                out.push(args);
-            }
-        }
-        Ok(out)
-    }
-
-    fn strs(reqs: &[Vec<Bytes>]) -> Vec<Vec<&[u8]>> {
-        reqs.iter()
-            .map(|r| r.iter().map(|a| &a[..]).collect())
-            .collect()
-    }
-
-    #[test]
-    fn multibulk_pipeline_and_split_reads() {
-        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\na\r\nb\r\n*1\r\n$4\r\nPING\r\n*0\r\n*-1\r\n*1\r\n$0\r\n\r\n";
-        let whole = parse_all(input).unwrap();
-        assert_eq!(
-            strs(&whole),
-            vec![vec![&b"SET"[..], b"k", b"a\r\nb"], vec![b"PING"], vec![b""]]
-        );
-        assert_eq!(whole, parse_bytewise(input).unwrap());
-    }
-
-    #[test]
-    fn inline_commands() {
-        let input = b"PING\r\n\r\nSET k \"hello world\"\nGET 'it\\'s'\r\n  ECHO \"\\x41\\n\"  \r\n";
-        let whole = parse_all(input).unwrap();
-        assert_eq!(
-            strs(&whole),
-            vec![
-                vec![&b"PING"[..]],
-                vec![b"SET", b"k", b"hello world"],
-                vec![b"GET", b"it's"],
-                vec![b"ECHO", b"A\n"]
-            ]
-        );
-        assert_eq!(whole, parse_bytewise(input).unwrap());
-    }
-
-    #[test]
-    fn errors_match_redis() {
-        use ProtocolError::*;
-        assert_eq!(parse_all(b"*1\r\n$536870913\r\n"), Err(InvalidBulkLength));
-        assert_eq!(parse_all(b"*1\r\n$-5\r\n"), Err(InvalidBulkLength));
-        assert_eq!(parse_all(b"*1\r\n$abc\r\n"), Err(InvalidBulkLength));
-        assert_eq!(parse_all(b"*1048577\r\n"), Err(InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*x\r\n"), Err(InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*1\r\n+foo\r\n"), Err(ExpectedBulk('+')));
-        assert_eq!(parse_all(b"SET k \"abc\r\n"), Err(UnbalancedQuotes));
-        assert_eq!(parse_all(b"SET k \"abc\"def\r\n"), Err(UnbalancedQuotes));
-        assert_eq!(parse_all(b"SET k 'abc\r\n"), Err(UnbalancedQuotes));
-        assert_eq!(parse_all(&vec![b'a'; 65 * 1024]), Err(TooBigInline));
-        let mut big_count = b"*".to_vec();
-        big_count.extend(vec![b'1'; 65 * 1024]);
-        assert_eq!(parse_all(&big_count), Err(TooBigMultibulkCount));
-        let mut big_len = b"*1\r\n$".to_vec();
-        big_len.extend(vec![b'1'; 65 * 1024]);
-        assert_eq!(parse_all(&big_len), Err(TooBigBulkCount));
-        assert_eq!(
-            ProtocolError::ExpectedBulk('+').to_string(),
-            "Protocol error: expected '$', got '+'"
-        );
-    }
-
-    #[test]
-    fn incomplete_input_waits() {
-        let mut parser = RequestParser::new(Limits::default());
-        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$5\r\nab"[..]);
-        assert_eq!(parser.parse(&mut buf), Ok(None));
-        buf.extend_from_slice(b"cde\r\n");
-        let args = parser.parse(&mut buf).unwrap().unwrap();
-        assert_eq!(strs(&[args]), vec![vec![&b"GET"[..], b"abcde"]]);
-        assert!(buf.is_empty());
-    }
-}
+mod tests;

@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 use rand::Rng;
 use ringkv_shard::{Reader, StateMachine};
 use ringkv_storage::{Engine, FjallEngine, FjallOptions, MemoryEngine};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 use crate::clients::ClientRegistry;
 use crate::config::{EngineKind, ServerConfig};
@@ -69,7 +69,7 @@ impl Server {
             })?;
         let reader = state_machine.reader();
         let addr = format!("{}:{}", config.bind, config.port);
-        let listener = TcpListener::bind(&addr)
+        let listener = listen(&addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
         let local_addr = listener.local_addr()?;
@@ -108,6 +108,26 @@ impl Server {
             tokio::spawn(crate::connection::serve(self.shared.clone(), socket, addr));
         }
     }
+}
+
+/// Pending connections the kernel queues before `accept`, as Redis's `tcp-backlog`.
+const TCP_BACKLOG: u32 = 511;
+
+/// Binds `addr` (`host:port`) with Redis's accept backlog (tokio's default is 128).
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let not_found = || std::io::Error::new(std::io::ErrorKind::NotFound, "no address found");
+    let addr = tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .ok_or_else(not_found)?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(TCP_BACKLOG)
 }
 
 fn open_engine(config: &ServerConfig) -> Result<Arc<dyn Engine>, ServerError> {
