@@ -2,8 +2,8 @@
 //! and write all the replies of that batch with one flush.
 //!
 //! Consecutive writes are proposed together and their replies awaited together, so a
-//! pipeline of writes shares one fsync. A read after writes waits for them first, so a
-//! pipeline always sees its own writes. A client that leaves its replies unread stops
+//! pipeline of writes shares one fsync. Any other command waits for the writes before it
+//! runs, so a pipeline always sees its own writes. A client that leaves its replies unread stops
 //! being read (back-pressure) and is disconnected after `client-output-timeout`.
 
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use crate::dispatch::{execute, Outcome, Session};
+use crate::dispatch::{execute, is_write, Outcome, Session};
 use crate::server::Shared;
 use crate::stats::Stats;
 
@@ -92,10 +92,12 @@ impl Connection {
                     }
                 };
                 commands += 1;
+                if !pending.is_empty() && !is_write(&argv) {
+                    self.resolve(&mut pending, session.protocol).await;
+                }
                 match execute(shared, session, &argv).await {
                     Outcome::Write(rx) => pending.push(rx),
                     Outcome::Read(frame) => {
-                        self.resolve(&mut pending, session.protocol).await;
                         read_position = shared.log.applied();
                         frame.encode(&mut self.out, session.protocol);
                     }

@@ -31,6 +31,11 @@ pub(crate) enum Outcome {
     Close(Frame),
 }
 
+/// Whether the request is a write, whose reply arrives later ([`Outcome::Write`]).
+pub(crate) fn is_write(argv: &[Bytes]) -> bool {
+    command::lookup(&argv[0]).is_some_and(|spec| spec.is_write())
+}
+
 /// Runs one request.
 pub(crate) async fn execute(shared: &Shared, session: &mut Session, argv: &[Bytes]) -> Outcome {
     let Some(spec) = command::lookup(&argv[0]) else {

@@ -20,7 +20,7 @@ use crate::stats::Stats;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// Address asked for.
         addr: String,

@@ -67,6 +67,8 @@ pub enum ExpireCondition {
 /// What `GETEX` does to the TTL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GetExExpiry {
+    /// No option: leave the TTL as it is.
+    Keep,
     /// `PERSIST`: remove it.
     Persist,
     /// Expire at this absolute time in ms.
@@ -114,7 +116,7 @@ pub enum Mutation {
     IncrByFloat { key: Bytes, delta: f64 },
     /// `GETDEL`.
     GetDel { key: Bytes },
-    /// `GETEX` with an option that changes the TTL.
+    /// `GETEX`.
     GetEx { key: Bytes, expiry: GetExExpiry },
     /// `DEL`, `UNLINK`; replies with the number removed.
     Del { keys: Vec<Bytes> },

@@ -176,3 +176,27 @@ pub fn err_text(result: redis::RedisResult<redis::Value>) -> String {
         _ => e.to_string(),
     }
 }
+
+/// Runs `args` and returns the reply; panics on an error reply.
+pub fn q(con: &mut redis::Connection, args: &[&str]) -> redis::Value {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(con)
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+/// Runs `args` expecting an error reply; returns its full text.
+pub fn err(con: &mut redis::Connection, args: &[&str]) -> String {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    err_text(cmd.query(con))
+}
+
+/// The `+OK` reply.
+pub fn ok() -> redis::Value {
+    redis::Value::Okay
+}

@@ -128,7 +128,7 @@ pub(super) fn getdel(_: &Ctx<'_>, argv: &[Bytes]) -> Reply<Plan> {
 
 pub(super) fn getex(ctx: &Ctx<'_>, argv: &[Bytes]) -> Reply<Plan> {
     let expiry = match &argv[2..] {
-        [] => return get(ctx, argv),
+        [] => GetExExpiry::Keep,
         [opt] if is(opt, "persist") => GetExExpiry::Persist,
         [opt, value] if ["ex", "px", "exat", "pxat"].iter().any(|o| is(opt, o)) => {
             GetExExpiry::At(expiry_at(ctx, opt, value, "getex")?)

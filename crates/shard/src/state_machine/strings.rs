@@ -205,6 +205,7 @@ pub(super) fn get_ex(txn: &mut Txn<'_>, key: &Bytes, expiry: GetExExpiry) -> Res
         Ok(None) => Ok(Frame::Null),
         Ok(Some(old)) => {
             let expire_at = match expiry {
+                GetExExpiry::Keep => return Ok(Frame::Bulk(old.payload)),
                 GetExExpiry::Persist => 0,
                 GetExExpiry::At(at) => at,
             };
