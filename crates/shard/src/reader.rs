@@ -107,7 +107,7 @@ impl Reader {
 
     /// Up to `limit` expiry index entries due at or before `now`.
     pub fn due_expiries(&self, now: u64, limit: usize) -> Result<Vec<Bytes>> {
-        let end = (now + 1).to_be_bytes();
+        let end = now.saturating_add(1).to_be_bytes();
         Ok(self
             .engine
             .scan(Table::Expiry, &[], Some(&end), limit)?
