@@ -16,6 +16,7 @@ use ringkv_protocol::{Frame, Limits, ProtocolVersion, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use crate::dispatch::{execute, is_write, Outcome, Session};
 use crate::server::Shared;
@@ -44,16 +45,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, addr: SocketAd
         return;
     }
     let client = shared.clients.register(addr, laddr);
-    let span = tracing::debug_span!("client", id = client.id, %addr);
-    let _enter = span.enter();
     let authenticated = shared.config.read().requirepass.is_none();
     let mut session = Session {
         client: client.clone(),
         protocol: ProtocolVersion::Resp2,
         authenticated,
     };
-    if let Err(e) = conn.run(&shared, &mut session).await {
-        tracing::debug!(error = %e, "connection closed");
+    let span = tracing::debug_span!("client", id = client.id, %addr);
+    if let Err(e) = conn.run(&shared, &mut session).instrument(span.clone()).await {
+        span.in_scope(|| tracing::debug!(error = %e, "connection closed"));
     }
     Stats::add(&shared.stats.net_output_bytes, conn.written);
     shared.clients.unregister(client.id);
