@@ -52,7 +52,11 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, addr: SocketAd
         authenticated,
     };
     let span = tracing::debug_span!("client", id = client.id, %addr);
-    if let Err(e) = conn.run(&shared, &mut session).instrument(span.clone()).await {
+    if let Err(e) = conn
+        .run(&shared, &mut session)
+        .instrument(span.clone())
+        .await
+    {
         span.in_scope(|| tracing::debug!(error = %e, "connection closed"));
     }
     Stats::add(&shared.stats.net_output_bytes, conn.written);

@@ -49,19 +49,29 @@ pub enum SetReply {
     Old,
 }
 
-/// The condition flags of `EXPIRE`-family commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpireCondition {
-    /// No condition.
-    Always,
+/// The condition flags of `EXPIRE`-family commands (`NX`, `XX`, `GT`, `LT`; `XX` combines
+/// with `GT` or `LT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExpireCondition {
     /// `NX`: only if the key has no expiry.
-    IfNone,
+    pub if_none: bool,
     /// `XX`: only if the key has an expiry.
-    IfSome,
+    pub if_some: bool,
     /// `GT`: only if the new expiry is greater (no expiry counts as infinite).
-    Greater,
+    pub greater: bool,
     /// `LT`: only if the new expiry is less (no expiry counts as infinite).
-    Less,
+    pub less: bool,
+}
+
+impl ExpireCondition {
+    /// Whether a key whose expiry is `current` (0: none) may get expiry `at`.
+    pub fn allows(self, current: u64, at: u64) -> bool {
+        let volatile = current != 0;
+        !(self.if_none && volatile)
+            && !(self.if_some && !volatile)
+            && !(self.greater && (!volatile || at <= current))
+            && !(self.less && volatile && at >= current)
+    }
 }
 
 /// What `GETEX` does to the TTL.

@@ -121,6 +121,11 @@ impl Reader {
         self.counts.total()
     }
 
+    /// Number of keys with an expiry (including expired ones not yet deleted).
+    pub fn volatile_keys(&self) -> u64 {
+        self.counts.volatile()
+    }
+
     /// Number of keys stored in `slot`.
     pub fn keys_in_slot(&self, slot: u16) -> u64 {
         self.counts.get(slot)

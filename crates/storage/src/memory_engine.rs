@@ -51,7 +51,11 @@ impl Default for MemoryEngine {
 impl MemoryEngine {
     /// An empty engine.
     pub fn new() -> Self {
-        let stripes = |table: Table| (0..stripe_count(table)).map(|_| Stripe::default()).collect();
+        let stripes = |table: Table| {
+            (0..stripe_count(table))
+                .map(|_| Stripe::default())
+                .collect()
+        };
         MemoryEngine {
             tables: Table::ALL.map(stripes),
             used: AtomicU64::new(0),
@@ -181,7 +185,10 @@ impl Engine for MemoryEngine {
             .flat_map(|stripes| stripes.iter())
             .map(|stripe| stripe.0.write())
             .collect();
-        let old: Vec<Set> = guards.iter_mut().map(|set| std::mem::take(&mut **set)).collect();
+        let old: Vec<Set> = guards
+            .iter_mut()
+            .map(|set| std::mem::take(&mut **set))
+            .collect();
         self.used.store(0, Ordering::Relaxed);
         drop(guards);
         // Freeing millions of entries takes a while; do it off the caller's thread, as Redis's
@@ -213,8 +220,14 @@ impl Engine for MemoryEngine {
         // From the random position to the end of its stripe, then the following stripes,
         // wrapping around, and last the start of the first stripe: each key at most once.
         let parts = std::iter::once((first, Bound::Included(&from[..]), Bound::Unbounded))
-            .chain((1..STRIPES).map(|i| ((first + i) % STRIPES, Bound::Unbounded, Bound::Unbounded)))
-            .chain(std::iter::once((first, Bound::Unbounded, Bound::Excluded(&from[..]))));
+            .chain(
+                (1..STRIPES).map(|i| ((first + i) % STRIPES, Bound::Unbounded, Bound::Unbounded)),
+            )
+            .chain(std::iter::once((
+                first,
+                Bound::Unbounded,
+                Bound::Excluded(&from[..]),
+            )));
         for (stripe, lower, upper) in parts {
             if out.len() >= count {
                 break;
@@ -237,7 +250,15 @@ mod tests {
 
     #[test]
     fn stripes_follow_key_order() {
-        let keys: [&[u8]; 7] = [b"", b"\x00", b"\x00\xff", b"\x01", b"\x3f\xff", b"\x40", b"\xff"];
+        let keys: [&[u8]; 7] = [
+            b"",
+            b"\x00",
+            b"\x00\xff",
+            b"\x01",
+            b"\x3f\xff",
+            b"\x40",
+            b"\xff",
+        ];
         let stripes: Vec<_> = keys.iter().map(|k| stripe_of(Table::Keys, k)).collect();
         assert_eq!(stripes, vec![0, 0, 0, 1, 63, 63, 63]);
         assert_eq!(stripe_of(Table::Expiry, b"\xff"), 0);

@@ -44,7 +44,11 @@ fn reads_what_was_written() {
         assert_eq!(get(engine, Table::Keys, &key(1, "a")).unwrap(), b"one");
         assert_eq!(get(engine, Table::Meta, b"applied").unwrap(), b"42");
         assert_eq!(get(engine, Table::Keys, &key(2, "empty")).unwrap(), b"");
-        assert_eq!(get(engine, Table::Fields, &key(1, "a")), None, "tables are separate");
+        assert_eq!(
+            get(engine, Table::Fields, &key(1, "a")),
+            None,
+            "tables are separate"
+        );
 
         put(engine, Table::Keys, &key(1, "a"), b"uno");
         assert_eq!(get(engine, Table::Keys, &key(1, "a")).unwrap(), b"uno");
@@ -70,8 +74,14 @@ fn a_batch_applies_in_order_across_tables() {
         assert_eq!(batch.len(), 5);
         engine.write(batch).unwrap();
         assert_eq!(get(engine, Table::Keys, &key(7, "k")).unwrap(), b"last");
-        assert_eq!(get(engine, Table::Expiry, &1234u64.to_be_bytes()).unwrap(), b"k");
-        assert_eq!(get(engine, Table::Fields, &key(16383, "f")).unwrap(), b"field");
+        assert_eq!(
+            get(engine, Table::Expiry, &1234u64.to_be_bytes()).unwrap(),
+            b"k"
+        );
+        assert_eq!(
+            get(engine, Table::Fields, &key(16383, "f")).unwrap(),
+            b"field"
+        );
     });
 }
 
@@ -128,9 +138,17 @@ fn scans_are_in_key_order_within_bounds() {
         assert_eq!(scanned[0].1, Bytes::from_static(b"0a"));
 
         let slot_200 = engine
-            .scan(Table::Keys, &200u16.to_be_bytes(), Some(&201u16.to_be_bytes()), 100)
+            .scan(
+                Table::Keys,
+                &200u16.to_be_bytes(),
+                Some(&201u16.to_be_bytes()),
+                100,
+            )
             .unwrap();
-        assert_eq!(keys_of(&slot_200), vec![key(200, "a"), key(200, "b"), key(200, "c")]);
+        assert_eq!(
+            keys_of(&slot_200),
+            vec![key(200, "a"), key(200, "b"), key(200, "c")]
+        );
 
         let from_middle = engine
             .scan(Table::Keys, &key(255, "b"), Some(&key(256, "b")), 100)
@@ -143,12 +161,27 @@ fn scans_are_in_key_order_within_bounds() {
         let limited = engine.scan(Table::Keys, &key(1, "b"), None, 4).unwrap();
         assert_eq!(keys_of(&limited), all[4..8].to_vec());
 
-        assert!(engine.scan(Table::Keys, &key(5, "a"), Some(&key(5, "a")), 10).unwrap().is_empty());
-        assert!(engine.scan(Table::Keys, &key(9, "a"), Some(&key(5, "a")), 10).unwrap().is_empty());
+        assert!(engine
+            .scan(Table::Keys, &key(5, "a"), Some(&key(5, "a")), 10)
+            .unwrap()
+            .is_empty());
+        assert!(engine
+            .scan(Table::Keys, &key(9, "a"), Some(&key(5, "a")), 10)
+            .unwrap()
+            .is_empty());
         assert!(engine.scan(Table::Keys, &[], None, 0).unwrap().is_empty());
-        assert!(engine.scan(Table::Keys, &[0xff], None, 10).unwrap().is_empty());
+        assert!(engine
+            .scan(Table::Keys, &[0xff], None, 10)
+            .unwrap()
+            .is_empty());
         assert_eq!(engine.scan(Table::Fields, &[], None, 10).unwrap().len(), 1);
-        assert_eq!(engine.scan(Table::Meta, b"m", Some(b"n"), 10).unwrap().len(), 1);
+        assert_eq!(
+            engine
+                .scan(Table::Meta, b"m", Some(b"n"), 10)
+                .unwrap()
+                .len(),
+            1
+        );
     });
 }
 
@@ -176,10 +209,16 @@ fn expiry_index_scans_in_time_order() {
     on_both(|engine| {
         let mut batch = WriteBatch::new();
         for at in [300u64, 5, 1 << 40, 70] {
-            batch.put(Table::Expiry, &[&at.to_be_bytes()[..], b"key"].concat(), b"");
+            batch.put(
+                Table::Expiry,
+                &[&at.to_be_bytes()[..], b"key"].concat(),
+                b"",
+            );
         }
         engine.write(batch).unwrap();
-        let due = engine.scan(Table::Expiry, &[], Some(&100u64.to_be_bytes()), 10).unwrap();
+        let due = engine
+            .scan(Table::Expiry, &[], Some(&100u64.to_be_bytes()), 10)
+            .unwrap();
         let times: Vec<u64> = due
             .iter()
             .map(|(k, _)| u64::from_be_bytes(k[..8].try_into().unwrap()))
@@ -194,7 +233,10 @@ fn clear_empties_every_table_and_writes_still_work() {
         fill(engine);
         engine.clear().unwrap();
         for table in [Table::Keys, Table::Fields, Table::Expiry, Table::Meta] {
-            assert!(engine.scan(table, &[], None, 10).unwrap().is_empty(), "{table:?}");
+            assert!(
+                engine.scan(table, &[], None, 10).unwrap().is_empty(),
+                "{table:?}"
+            );
         }
         assert_eq!(get(engine, Table::Keys, &key(0, "a")), None);
         put(engine, Table::Keys, &key(0, "a"), b"again");
@@ -232,7 +274,10 @@ fn names() {
     let fjall = FjallEngine::open(dir.path(), FjallOptions::default()).unwrap();
     assert_eq!(fjall.name(), "fjall");
     fill(&fjall);
-    assert!(fjall.eviction_sample(5).is_empty(), "fjall does not track access");
+    assert!(
+        fjall.eviction_sample(5).is_empty(),
+        "fjall does not track access"
+    );
 }
 
 #[test]
@@ -245,12 +290,20 @@ fn concurrent_writers_and_readers_see_their_own_writes() {
                         let k = key(t * 4000 + i, "k");
                         put(engine, Table::Keys, &k, &i.to_be_bytes());
                         assert_eq!(get(engine, Table::Keys, &k).unwrap(), i.to_be_bytes());
-                        engine.scan(Table::Keys, &key(t * 4000, ""), None, 10).unwrap();
+                        engine
+                            .scan(Table::Keys, &key(t * 4000, ""), None, 10)
+                            .unwrap();
                     }
                 });
             }
         });
-        assert_eq!(engine.scan(Table::Keys, &[], None, usize::MAX).unwrap().len(), 2000);
+        assert_eq!(
+            engine
+                .scan(Table::Keys, &[], None, usize::MAX)
+                .unwrap()
+                .len(),
+            2000
+        );
     });
 }
 

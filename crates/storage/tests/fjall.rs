@@ -26,7 +26,11 @@ fn open(dir: &Path) -> FjallEngine {
 fn put_all(engine: &dyn Engine, prefix: &str, count: u16) {
     let mut batch = WriteBatch::new();
     for i in 0..count {
-        batch.put(Table::Keys, &key(i, &format!("{prefix}{i}")), prefix.as_bytes());
+        batch.put(
+            Table::Keys,
+            &key(i, &format!("{prefix}{i}")),
+            prefix.as_bytes(),
+        );
     }
     batch.put(Table::Meta, prefix.as_bytes(), b"done");
     engine.write(batch).unwrap();
@@ -44,17 +48,29 @@ fn count(engine: &dyn Engine, prefix: &str) -> usize {
 /// Runs `scenario` in a child process on `dir`, then kills it with SIGKILL once it is ready.
 fn crash_after(scenario: &str, dir: &Path) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(DIR_VAR, dir)
         .env(SCENARIO_VAR, scenario)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
-    let ready = stdout.lines().map_while(|line| line.ok()).any(|line| line == READY);
+    let ready = stdout
+        .lines()
+        .map_while(|line| line.ok())
+        .any(|line| line == READY);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(ready, "child process of scenario {scenario} exited before it was ready");
+    assert!(
+        ready,
+        "child process of scenario {scenario} exited before it was ready"
+    );
 }
 
 /// The child side of the crash tests; does nothing unless started by `crash_after`.
@@ -98,11 +114,16 @@ fn synced_and_flushed_writes_survive_kill_9() {
     crash_after("writes", dir.path());
     let engine = open(dir.path());
     assert_eq!(count(&engine, "synced"), 1000);
-    assert_eq!(count(&engine, "flushed"), 1000, "flush_buffers survives a process crash");
+    assert_eq!(
+        count(&engine, "flushed"),
+        1000,
+        "flush_buffers survives a process crash"
+    );
     let unflushed = count(&engine, "unflushed");
     let marker = engine.get(Table::Meta, b"unflushed").unwrap();
     assert!(
-        (unflushed, marker.is_some()) == (0, false) || (unflushed, marker.is_some()) == (1000, true),
+        (unflushed, marker.is_some()) == (0, false)
+            || (unflushed, marker.is_some()) == (1000, true),
         "an unsynced batch is recovered whole or not at all: {unflushed} keys"
     );
 }
@@ -133,7 +154,10 @@ fn writes_survive_a_clean_reopen_and_the_sentinel_stays_hidden() {
     assert_eq!(count(&engine, "after"), 3);
     for table in [Table::Keys, Table::Fields, Table::Expiry, Table::Meta] {
         assert_eq!(engine.get(table, &[0xff; 16]).unwrap(), None);
-        assert!(engine.scan(table, &[0xf0], None, 10).unwrap().is_empty(), "{table:?}");
+        assert!(
+            engine.scan(table, &[0xf0], None, 10).unwrap().is_empty(),
+            "{table:?}"
+        );
     }
     assert_eq!(engine.scan(Table::Meta, &[], None, 10).unwrap().len(), 2);
 }
@@ -148,7 +172,10 @@ fn a_locked_directory_is_a_clear_error() {
     assert!(matches!(err, StorageError::Locked { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("locked"), "{message}");
-    assert!(message.contains(&dir.path().display().to_string()), "{message}");
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
 }
 
 #[test]
@@ -163,7 +190,10 @@ fn an_unusable_directory_is_a_clear_error() {
     assert!(matches!(err, StorageError::Directory { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
-    assert!(message.contains("cannot use database directory"), "{message}");
+    assert!(
+        message.contains("cannot use database directory"),
+        "{message}"
+    );
 }
 
 fn write_many(engine: &dyn Engine, count: u32, value: Option<&[u8]>) {
@@ -185,14 +215,19 @@ fn write_many(engine: &dyn Engine, count: u32, value: Option<&[u8]>) {
 fn compaction_gives_back_the_space_of_deleted_data() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
-    let value: Vec<u8> = (0..1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let value: Vec<u8> = (0..1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     write_many(&engine, 100_000, Some(&value));
     let peak = engine.stats().disk_bytes;
     assert!(peak > 100_000 * 1024, "peak {peak}");
     write_many(&engine, 100_000, None);
     engine.compact().unwrap();
     let after = engine.stats().disk_bytes;
-    assert!(after < peak / 4, "{after} bytes on disk after deleting everything, {peak} before");
+    assert!(
+        after < peak / 4,
+        "{after} bytes on disk after deleting everything, {peak} before"
+    );
     assert!(engine.scan(Table::Keys, &[], None, 1).unwrap().is_empty());
 }
 
@@ -207,5 +242,8 @@ fn clear_gives_back_disk_space() {
     engine.clear().unwrap();
     engine.sync().unwrap();
     let cleared = engine.stats().disk_bytes;
-    assert!(cleared < full / 2, "{cleared} bytes on disk after clear, {full} before");
+    assert!(
+        cleared < full / 2,
+        "{cleared} bytes on disk after clear, {full} before"
+    );
 }

@@ -26,8 +26,18 @@ fn samples_report_idle_time_since_last_read_or_write() {
     engine.get(Table::Keys, &key(5, "read")).unwrap();
     put(&engine, &key(5, "rewritten"));
     let sample = engine.eviction_sample(10);
-    assert_eq!(sample.len(), 3, "each key once, though fewer than asked for");
-    let idle = |name: &str| sample.iter().find(|(k, _)| k[..] == key(5, name)[..]).unwrap().1;
+    assert_eq!(
+        sample.len(),
+        3,
+        "each key once, though fewer than asked for"
+    );
+    let idle = |name: &str| {
+        sample
+            .iter()
+            .find(|(k, _)| k[..] == key(5, name)[..])
+            .unwrap()
+            .1
+    };
     assert!(idle("idle") >= 60, "{sample:?}");
     assert!(idle("read") < 60, "{sample:?}");
     assert!(idle("rewritten") < 60, "{sample:?}");
@@ -48,12 +58,18 @@ fn samples_are_distinct_keys_from_varying_positions() {
         assert_eq!(sample.len(), 16);
         let distinct: HashSet<_> = sample.iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(distinct.len(), 16);
-        assert!(sample.iter().all(|(k, _)| k.ends_with(b"k")), "only Keys entries");
+        assert!(
+            sample.iter().all(|(k, _)| k.ends_with(b"k")),
+            "only Keys entries"
+        );
         firsts.insert(sample[0].0.clone());
     }
     assert!(firsts.len() > 10, "samples start at random positions");
     assert!(engine.eviction_sample(0).is_empty());
-    assert_eq!(engine.eviction_sample(usize::MAX).len(), 16384_usize.div_ceil(7));
+    assert_eq!(
+        engine.eviction_sample(usize::MAX).len(),
+        16384_usize.div_ceil(7)
+    );
 }
 
 #[test]
@@ -75,7 +91,11 @@ fn clearing_many_keys_is_quick_and_resets_the_estimate() {
     assert!(engine.stats().memory_bytes > 200_000 * 40);
     let started = std::time::Instant::now();
     engine.clear().unwrap();
-    assert!(started.elapsed() < Duration::from_millis(50), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(50),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(engine.stats().memory_bytes, 0);
     assert!(engine.scan(Table::Keys, &[], None, 1).unwrap().is_empty());
 }

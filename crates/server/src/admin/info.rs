@@ -114,7 +114,8 @@ fn write_section(shared: &Shared, section: &str, out: &mut String) {
             let keys = shared.reader.dbsize();
             out.push_str("# Keyspace\r\n");
             if keys > 0 {
-                let _ = write!(out, "db0:keys={keys}\r\n");
+                let expires = shared.reader.volatile_keys();
+                let _ = write!(out, "db0:keys={keys},expires={expires},avg_ttl=0\r\n");
             }
             Ok(())
         }

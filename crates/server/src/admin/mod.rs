@@ -62,21 +62,26 @@ pub(crate) async fn run(
     Outcome::Reply(reply)
 }
 
-/// Checks a password against `requirepass`; Err is the reply to send.
-fn check_password(shared: &Shared, user: &[u8], password: &[u8]) -> Result<(), Frame> {
-    match &shared.config.read().requirepass {
-        None if user == b"default" => Err(Frame::error(
+/// Checks credentials against `requirepass`; Err is the reply to send. `user` is None for
+/// the one-argument `AUTH <password>`. Without `requirepass` the `default` user has no
+/// password, as in Redis: any password is accepted for it by name.
+fn check_password(shared: &Shared, user: Option<&[u8]>, password: &[u8]) -> Result<(), Frame> {
+    let wrongpass =
+        || Frame::error("WRONGPASS invalid username-password pair or user is disabled.");
+    match (&shared.config.read().requirepass, user) {
+        (None, None) => Err(Frame::error(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         )),
-        Some(p) if user == b"default" && p.as_bytes() == password => Ok(()),
-        _ => Err(Frame::error("WRONGPASS invalid username-password pair or user is disabled.")),
+        (None, Some(b"default")) => Ok(()),
+        (Some(p), None | Some(b"default")) if p.as_bytes() == password => Ok(()),
+        _ => Err(wrongpass()),
     }
 }
 
 fn auth(shared: &Shared, session: &mut Session, argv: &[Bytes]) -> Frame {
     let (user, password) = match argv {
-        [_, password] => (&b"default"[..], password),
-        [_, user, password] => (&user[..], password),
+        [_, password] => (None, password),
+        [_, user, password] => (Some(&user[..]), password),
         _ => return syntax(),
     };
     match check_password(shared, user, password) {
@@ -102,7 +107,7 @@ fn hello(shared: &Shared, session: &mut Session, argv: &[Bytes]) -> Frame {
     let mut i = 2;
     while i < argv.len() {
         if is(&argv[i], "auth") && i + 2 < argv.len() {
-            if let Err(reply) = check_password(shared, &argv[i + 1], &argv[i + 2]) {
+            if let Err(reply) = check_password(shared, Some(&argv[i + 1]), &argv[i + 2]) {
                 return reply;
             }
             session.authenticated = true;

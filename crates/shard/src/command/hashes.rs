@@ -145,6 +145,9 @@ pub(super) fn hincrby(_: &Ctx<'_>, argv: &[Bytes]) -> Reply<Plan> {
 
 pub(super) fn hincrbyfloat(_: &Ctx<'_>, argv: &[Bytes]) -> Reply<Plan> {
     let delta = float(&argv[3])?;
+    if !delta.is_finite() {
+        return Err(Frame::error("ERR value is NaN or Infinity"));
+    }
     Ok(Plan::Write(Mutation::HIncrByFloat {
         key: argv[1].clone(),
         field: argv[2].clone(),

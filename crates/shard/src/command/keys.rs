@@ -34,37 +34,33 @@ pub(super) fn exists(ctx: &Ctx<'_>, argv: &[Bytes]) -> Reply<Plan> {
 
 fn expire_plan(ctx: &Ctx<'_>, argv: &[Bytes], unit_ms: i64, relative: bool) -> Reply<Plan> {
     let value = int(&argv[2])?;
-    let mut condition = ExpireCondition::Always;
+    let mut condition = ExpireCondition::default();
     for opt in &argv[3..] {
-        let parsed = if is(opt, "nx") {
-            ExpireCondition::IfNone
+        let flag = if is(opt, "nx") {
+            &mut condition.if_none
         } else if is(opt, "xx") {
-            ExpireCondition::IfSome
+            &mut condition.if_some
         } else if is(opt, "gt") {
-            ExpireCondition::Greater
+            &mut condition.greater
         } else if is(opt, "lt") {
-            ExpireCondition::Less
+            &mut condition.less
         } else {
             return Err(Frame::error(format!(
                 "ERR Unsupported option {}",
                 String::from_utf8_lossy(opt)
             )));
         };
-        condition = match (condition, parsed) {
-            (ExpireCondition::Always, p) => p,
-            (a, b) if a == b => a,
-            (ExpireCondition::Greater, ExpireCondition::Less)
-            | (ExpireCondition::Less, ExpireCondition::Greater) => {
-                return Err(Frame::error(
-                    "ERR GT and LT options at the same time are not compatible",
-                ))
-            }
-            _ => {
-                return Err(Frame::error(
-                    "ERR NX and XX, GT or LT options at the same time are not compatible",
-                ))
-            }
-        };
+        *flag = true;
+    }
+    if condition.if_none && (condition.if_some || condition.greater || condition.less) {
+        return Err(Frame::error(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if condition.greater && condition.less {
+        return Err(Frame::error(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
     }
     let base = if relative { ctx.now } else { 0 };
     let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();

@@ -8,7 +8,7 @@ use super::Txn;
 use crate::error::{Result, WRONGTYPE};
 use crate::layout::{field_key, fields_prefix};
 use crate::mutation::HashSetReply;
-use crate::number::{format_f64, parse_f64, parse_i64};
+use crate::number::{add_floats, parse_f64, parse_i64};
 use crate::value::{Kind, Stored};
 
 /// Loads `key` as a hash: Ok(Err(reply)) when it holds another type.
@@ -153,18 +153,12 @@ pub(super) fn hincr_by_float(
         Ok(parts) => parts,
         Err(reply) => return Ok(reply),
     };
-    let value = match &current {
-        None => 0.0,
-        Some(v) => match parse_f64(v) {
-            Some(n) => n,
-            None => return Ok(Frame::error("ERR hash value is not a float")),
-        },
-    };
-    let next = value + delta;
-    if !next.is_finite() {
-        return Ok(Frame::error("ERR increment would produce NaN or Infinity"));
+    if current.as_deref().is_some_and(|v| parse_f64(v).is_none()) {
+        return Ok(Frame::error("ERR hash value is not a float"));
     }
-    let text = format_f64(next);
+    let Some(text) = add_floats(current.as_deref(), delta) else {
+        return Ok(Frame::error("ERR increment would produce NaN or Infinity"));
+    };
     store_field(
         txn,
         key,

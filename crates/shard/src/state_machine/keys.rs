@@ -29,14 +29,7 @@ pub(super) fn expire(
     let Some(old) = txn.load(key)? else {
         return Ok(Frame::Integer(0));
     };
-    let current = old.expire_at;
-    let allowed = match condition {
-        ExpireCondition::Always => true,
-        ExpireCondition::IfNone => current == 0,
-        ExpireCondition::IfSome => current != 0,
-        ExpireCondition::Greater => current != 0 && at > current,
-        ExpireCondition::Less => current == 0 || at < current,
-    };
+    let allowed = condition.allows(old.expire_at, at);
     if !allowed {
         return Ok(Frame::Integer(0));
     }

@@ -6,7 +6,7 @@ use ringkv_protocol::Frame;
 use super::Txn;
 use crate::error::{Result, NOT_FLOAT, NOT_INTEGER, WRONGTYPE};
 use crate::mutation::{Condition, GetExExpiry, SetExpiry, SetReply};
-use crate::number::{format_f64, parse_f64, parse_i64};
+use crate::number::{add_floats, parse_f64, parse_i64};
 use crate::value::{Kind, Stored};
 
 /// Largest string value, as Redis's `proto-max-bulk-len`.
@@ -171,18 +171,14 @@ pub(super) fn incr_by_float(txn: &mut Txn<'_>, key: &Bytes, delta: f64) -> Resul
         Ok(old) => old,
         Err(reply) => return Ok(reply),
     };
-    let current = match &old {
-        None => 0.0,
-        Some(o) => match parse_f64(&o.payload) {
-            Some(n) => n,
-            None => return Ok(Frame::error(NOT_FLOAT)),
-        },
-    };
-    let next = current + delta;
-    if !next.is_finite() {
-        return Ok(Frame::error("ERR increment would produce NaN or Infinity"));
+    let current = old.as_ref().map(|o| &o.payload[..]);
+    if current.is_some_and(|v| parse_f64(v).is_none()) {
+        return Ok(Frame::error(NOT_FLOAT));
     }
-    let text = Bytes::from(format_f64(next));
+    let Some(text) = add_floats(current, delta) else {
+        return Ok(Frame::error("ERR increment would produce NaN or Infinity"));
+    };
+    let text = Bytes::from(text);
     let expire_at = old.as_ref().map_or(0, |o| o.expire_at);
     txn.store(key, Stored::string(text.clone(), expire_at), old.as_ref())?;
     Ok(Frame::Bulk(text))

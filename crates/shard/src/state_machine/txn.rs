@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use ringkv_storage::{Engine, Table, WriteBatch};
 
-use crate::counts::SlotCounts;
+use crate::counts::{SlotCounts, VOLATILE_KEY};
 use crate::error::{Result, ShardError};
 use crate::layout::{data_key, expiry_key, fields_prefix, prefix_end};
 use crate::slot::key_slot;
@@ -28,6 +28,7 @@ pub struct Txn<'a> {
     writes: HashMap<(Table, Vec<u8>), Option<Vec<u8>>>,
     keys: HashMap<Bytes, Option<Stored>>,
     count_deltas: HashMap<u16, i64>,
+    volatile_delta: i64,
     /// Keys this mutation found expired and deleted.
     pub expired: u64,
 }
@@ -42,6 +43,7 @@ impl<'a> Txn<'a> {
             writes: HashMap::new(),
             keys: HashMap::new(),
             count_deltas: HashMap::new(),
+            volatile_delta: 0,
             expired: 0,
         }
     }
@@ -86,6 +88,8 @@ impl<'a> Txn<'a> {
                 }
             }
         }
+        let was_volatile = old.is_some_and(|o| o.expire_at != 0);
+        self.volatile_delta += i64::from(value.expire_at != 0) - i64::from(was_volatile);
         if value.expire_at != 0 && old.map(|o| o.expire_at) != Some(value.expire_at) {
             self.put(
                 Table::Expiry,
@@ -106,6 +110,7 @@ impl<'a> Txn<'a> {
         }
         if old.expire_at != 0 {
             self.delete(Table::Expiry, expiry_key(old.expire_at, slot, key));
+            self.volatile_delta -= 1;
         }
         self.delete(Table::Keys, data_key(slot, key));
         *self.count_deltas.entry(slot).or_default() -= 1;
@@ -194,8 +199,19 @@ impl<'a> Txn<'a> {
             batch.put(Table::Meta, &k, &v);
             new_counts.push((slot, n));
         }
+        let volatile = (self.volatile_delta != 0).then(|| {
+            self.counts
+                .volatile()
+                .saturating_add_signed(self.volatile_delta)
+        });
+        if let Some(n) = volatile {
+            batch.put(Table::Meta, VOLATILE_KEY, &n.to_be_bytes());
+        }
         if !batch.is_empty() {
             self.engine.write(batch)?;
+        }
+        if let Some(n) = volatile {
+            self.counts.set_volatile(n);
         }
         for (slot, n) in new_counts {
             self.counts.set(slot, n);
