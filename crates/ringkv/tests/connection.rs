@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{err, ok, q, Node};
+use common::{arity, b, err, ok, q, Node};
 use redis::Value::{self, Int, Nil};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -15,10 +15,6 @@ const NOT_INT: &str = "ERR value is not an integer or out of range";
 const NOAUTH: &str = "NOAUTH Authentication required.";
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
 fn text(v: &Value) -> String {
     match v {
         Value::BulkString(b) => String::from_utf8(b.clone()).unwrap(),
@@ -26,10 +22,6 @@ fn text(v: &Value) -> String {
         Value::VerbatimString { text, .. } => text.clone(),
         other => panic!("expected a string, got {other:?}"),
     }
-}
-
-fn arity(cmd: &str) -> String {
-    format!("ERR wrong number of arguments for '{cmd}' command")
 }
 
 /// The entries of a map reply, whether RESP3 (Map) or RESP2 (flat array of pairs).

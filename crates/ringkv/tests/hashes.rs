@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{err, ok, q, Node};
+use common::{arity, b, err, ok, q, sorted, strs, Node};
 use redis::Value::{self, Int, Nil};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -12,16 +12,8 @@ use std::time::Duration;
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
 
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
 fn arr(items: Vec<Value>) -> Value {
     Value::Array(items)
-}
-
-fn arity(cmd: &str) -> String {
-    format!("ERR wrong number of arguments for '{cmd}' command")
 }
 
 fn raw(v: &Value) -> Vec<u8> {
@@ -33,22 +25,6 @@ fn raw(v: &Value) -> Vec<u8> {
 
 fn text(v: &Value) -> String {
     String::from_utf8(raw(v)).unwrap()
-}
-
-/// The strings of an array reply, sorted.
-fn sorted(v: Value) -> Vec<String> {
-    let Value::Array(items) = v else {
-        panic!("expected an array, got {v:?}")
-    };
-    let mut out: Vec<String> = items.iter().map(text).collect();
-    out.sort();
-    out
-}
-
-fn strs(list: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
 }
 
 /// An HGETALL reply (RESP2 flat array) as a map; panics on a repeated field.

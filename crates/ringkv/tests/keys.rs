@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{err, ok, q, Node};
+use common::{arity, b, err, ok, q, sorted, strs, Node};
 use redis::Value::{self, Int, Nil};
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,16 +14,8 @@ const SYNTAX: &str = "ERR syntax error";
 const NX_XX: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
 
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
 fn s(s: &str) -> Value {
     Value::SimpleString(s.to_string())
-}
-
-fn arity(cmd: &str) -> String {
-    format!("ERR wrong number of arguments for '{cmd}' command")
 }
 
 fn now_secs() -> i64 {
@@ -52,22 +44,6 @@ fn text(v: &Value) -> String {
         Value::BulkString(b) => String::from_utf8(b.clone()).unwrap(),
         other => panic!("expected a bulk string, got {other:?}"),
     }
-}
-
-/// The strings of an array reply, sorted.
-fn sorted(v: Value) -> Vec<String> {
-    let Value::Array(items) = v else {
-        panic!("expected an array, got {v:?}")
-    };
-    let mut out: Vec<String> = items.iter().map(text).collect();
-    out.sort();
-    out
-}
-
-fn strs(list: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
 }
 
 /// One SCAN reply: (next cursor, keys).

@@ -4,17 +4,13 @@
 
 mod common;
 
-use common::{err, ok, q, Node};
+use common::{arity, b, err, ok, q, Node};
 use redis::Value::{self, Int, Nil};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
 const SYNTAX: &str = "ERR syntax error";
-
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
 
 fn bytes(v: &[u8]) -> Value {
     Value::BulkString(v.to_vec())
@@ -29,10 +25,6 @@ fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-fn arity(cmd: &str) -> String {
-    format!("ERR wrong number of arguments for '{cmd}' command")
 }
 
 /// Asserts that PTTL of `key` lies in `(lo, hi]`.

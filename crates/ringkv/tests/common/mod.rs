@@ -200,3 +200,38 @@ pub fn err(con: &mut redis::Connection, args: &[&str]) -> String {
 pub fn ok() -> redis::Value {
     redis::Value::Okay
 }
+
+/// A bulk-string reply holding `s`.
+pub fn b(s: &str) -> redis::Value {
+    redis::Value::BulkString(s.as_bytes().to_vec())
+}
+
+/// Redis's wrong-arity error for `cmd`.
+pub fn arity(cmd: &str) -> String {
+    format!("ERR wrong number of arguments for '{cmd}' command")
+}
+
+/// Owned, sorted copies of `list`.
+pub fn strs(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// The bulk strings of an array reply, sorted.
+pub fn sorted(v: redis::Value) -> Vec<String> {
+    let redis::Value::Array(items) = v else {
+        panic!("expected an array, got {v:?}")
+    };
+    let mut out: Vec<String> = items.iter().map(bulk_text).collect();
+    out.sort();
+    out
+}
+
+/// The text of a bulk-string reply.
+fn bulk_text(v: &redis::Value) -> String {
+    match v {
+        redis::Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        other => panic!("expected a bulk string, got {other:?}"),
+    }
+}
