@@ -5,4 +5,4 @@ pub mod frame;
 pub mod request;
 
 pub use frame::{Frame, ProtocolVersion};
-pub use request::{Limits, ProtocolError, RequestParser};
+pub use request::{string2ll, Limits, ProtocolError, RequestParser};

@@ -265,7 +265,7 @@ fn find_line(buf: &[u8], terminator: u8, scanned: &mut usize, limits: &Limits) -
 
 /// Parses a number like Redis's `string2ll`: an optional `-`, then digits without leading
 /// zeros (or a lone `0`), at most 20 bytes, within `i64`.
-fn string2ll(s: &[u8]) -> Option<i64> {
+pub fn string2ll(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
         return None;
     }

@@ -12,24 +12,31 @@ fn ringkv() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ringkv"))
 }
 
-#[test]
-fn port_in_use_is_a_one_line_error() {
-    let node = Node::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `ringkv server --port <port> --dir <dir>`, expecting exit code 1 with a one-line
+/// error; returns that line.
+fn one_line_failure(port: u16, dir: &std::path::Path) -> String {
     let out = ringkv()
         .args([
             "server",
             "--port",
-            &node.port.to_string(),
+            &port.to_string(),
             "--dir",
-            dir.path().to_str().unwrap(),
+            dir.to_str().unwrap(),
         ])
         .env("RINGKV_LOG", "off")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn port_in_use_is_a_one_line_error() {
+    let node = Node::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = one_line_failure(node.port, dir.path());
     assert!(
         stderr.contains(&format!("cannot listen on 127.0.0.1:{}", node.port)),
         "{stderr}"
@@ -40,21 +47,7 @@ fn port_in_use_is_a_one_line_error() {
 #[test]
 fn unwritable_dir_is_a_one_line_error() {
     let file = tempfile::NamedTempFile::new().unwrap();
-    let dir = file.path().join("data");
-    let out = ringkv()
-        .args([
-            "server",
-            "--port",
-            &free_port().to_string(),
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .env("RINGKV_LOG", "off")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure(free_port(), &file.path().join("data"));
     assert!(stderr.contains("cannot use data directory"), "{stderr}");
 }
 

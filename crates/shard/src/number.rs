@@ -12,34 +12,7 @@ use rust_decimal::Decimal;
 
 /// Parses a signed 64-bit integer the way Redis's `string2ll` does.
 pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    if bytes.is_empty() || bytes.len() > 20 {
-        return None;
-    }
-    if bytes == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match bytes[0] {
-        b'-' => (true, &bytes[1..]),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() || digits[0] == b'0' {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        if value > i64::MAX as u64 + 1 {
-            return None;
-        }
-        Some((value as i64).wrapping_neg())
-    } else {
-        i64::try_from(value).ok()
-    }
+    ringkv_protocol::string2ll(bytes)
 }
 
 /// Parses a float as Redis does for `INCRBYFLOAT` and friends: no spaces, not NaN.
@@ -102,27 +75,6 @@ fn format_f64(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn integers_are_strict() {
-        assert_eq!(parse_i64(b"123"), Some(123));
-        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [
-            &b"9223372036854775808"[..],
-            b"+1",
-            b" 1",
-            b"1 ",
-            b"01",
-            b"-0",
-            b"",
-            b"-",
-            b"1.0",
-            b"abc",
-        ] {
-            assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
-        }
-    }
 
     #[test]
     fn floats() {
