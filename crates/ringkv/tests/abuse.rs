@@ -559,3 +559,24 @@ fn request_split_byte_by_byte() {
     assert_eq!(value.as_deref(), Some("value"));
     assert_healthy(&mut node);
 }
+
+/// A key longer than the storage engine holds gets an error, not a crash or a hang.
+#[test]
+fn key_longer_than_the_storage_limit() {
+    let node = Node::start(&[]);
+    let mut con = node.conn();
+    let key = "k".repeat(70_000);
+    for args in [
+        vec!["SET", key.as_str(), "v"],
+        vec!["GET", key.as_str()],
+        vec!["HSET", "h", key.as_str(), "v"],
+    ] {
+        let text = common::err(&mut con, &args);
+        assert!(
+            text.contains("longer than the storage limit of 65535 bytes"),
+            "{text}"
+        );
+    }
+    assert_eq!(common::q(&mut con, &["SET", "a", "b"]), common::ok());
+    assert_eq!(common::q(&mut con, &["GET", "a"]), common::b("b"));
+}

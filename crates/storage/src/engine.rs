@@ -103,6 +103,9 @@ pub enum StorageError {
     /// The fjall database failed.
     #[error("fjall: {0}")]
     Fjall(#[from] fjall::Error),
+    /// A key is longer than the engine stores.
+    #[error("key of {0} bytes is longer than the storage limit of {MAX_KEY_LEN} bytes")]
+    KeyTooLong(usize),
     /// The database could not be opened.
     #[error("cannot open database in {path}: {reason}")]
     Open {
@@ -112,6 +115,9 @@ pub enum StorageError {
         reason: String,
     },
 }
+
+/// Longest storage key fjall accepts (it panics beyond this), so the longest for any engine.
+pub const MAX_KEY_LEN: usize = 65535;
 
 /// Result of storage operations.
 pub type Result<T> = std::result::Result<T, StorageError>;

@@ -15,7 +15,7 @@ use std::path::Path;
 use bytes::Bytes;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
-use crate::engine::{Engine, EngineStats, Result, StorageError, Table, WriteBatch};
+use crate::engine::{Engine, EngineStats, Result, StorageError, Table, WriteBatch, MAX_KEY_LEN};
 
 /// Settings of the fjall engine.
 #[derive(Debug, Clone)]
@@ -66,12 +66,21 @@ impl FjallEngine {
     }
 }
 
+/// Refuses keys fjall would panic on.
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(StorageError::KeyTooLong(key.len()));
+    }
+    Ok(())
+}
+
 impl Engine for FjallEngine {
     fn name(&self) -> &'static str {
         "fjall"
     }
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
+        check_key(key)?;
         if key == SENTINEL {
             return Ok(None);
         }
@@ -85,7 +94,9 @@ impl Engine for FjallEngine {
         end: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
+        check_key(start)?;
         let end = end.filter(|e| *e < SENTINEL).unwrap_or(SENTINEL);
+        check_key(end)?;
         if start >= end {
             return Ok(Vec::new());
         }
@@ -99,8 +110,12 @@ impl Engine for FjallEngine {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<()> {
+        let ops = batch.into_ops();
+        for op in &ops {
+            check_key(&op.key)?;
+        }
         let mut b = self.db.batch();
-        for op in batch.into_ops() {
+        for op in ops {
             let ks = self.table(op.table);
             match op.value {
                 Some(v) => b.insert(ks, &op.key[..], &v[..]),

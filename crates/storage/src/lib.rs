@@ -5,6 +5,8 @@ mod engine;
 mod fjall_engine;
 mod memory_engine;
 
-pub use engine::{Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp};
+pub use engine::{
+    Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp, MAX_KEY_LEN,
+};
 pub use fjall_engine::{FjallEngine, FjallOptions, SENTINEL};
 pub use memory_engine::MemoryEngine;
