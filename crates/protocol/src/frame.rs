@@ -22,7 +22,7 @@ pub enum ProtocolVersion {
 }
 
 /// A reply value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Frame {
     /// `+OK`.
     Simple(Bytes),

@@ -2,10 +2,14 @@
 //! environment variables and an optional TOML file, in that order of precedence.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use ringkv_server::{parse_memory, EngineKind, EvictionPolicy, FsyncPolicy, Server, ServerConfig};
+use ringkv_server::{
+    parse_memory, parse_peers, ClusterConfig, EngineKind, EvictionPolicy, FsyncPolicy, Server,
+    ServerConfig,
+};
 use serde::Deserialize;
 
 /// ringkv: a distributed, persistent key-value store that speaks the Redis protocol.
@@ -64,6 +68,32 @@ struct ServerArgs {
     /// Seconds a client may leave its replies unread before it is disconnected [default: 60].
     #[arg(long, env = "RINGKV_CLIENT_OUTPUT_TIMEOUT")]
     client_output_timeout: Option<u64>,
+    /// This node's id in the cluster (with --peers) [default: single node, no cluster].
+    #[arg(long, env = "RINGKV_NODE_ID", requires = "peers")]
+    node_id: Option<u64>,
+    /// Every node of a static cluster, this one included: id=host:port[@cluster-port],...
+    /// The cluster port defaults to the client port + 10000.
+    #[arg(long, env = "RINGKV_PEERS", requires = "node_id")]
+    peers: Option<String>,
+    /// Number of shards of the cluster, each a Raft group [default: 64].
+    #[arg(long, env = "RINGKV_SHARDS")]
+    shards: Option<u32>,
+    /// Replicas of each shard, capped by the number of nodes [default: 3].
+    #[arg(long, env = "RINGKV_REPLICAS")]
+    replicas: Option<usize>,
+    /// Secret every node of the cluster must know to talk to the others [default: none].
+    #[arg(long, env = "RINGKV_CLUSTER_SECRET")]
+    cluster_secret: Option<String>,
+    /// Milliseconds between a shard leader's heartbeats [default: 100].
+    #[arg(long, env = "RINGKV_RAFT_HEARTBEAT_MS")]
+    raft_heartbeat_ms: Option<u64>,
+    /// Milliseconds without a leader before a replica starts an election; a random time
+    /// between this and twice this is used [default: 300].
+    #[arg(long, env = "RINGKV_RAFT_ELECTION_MS")]
+    raft_election_ms: Option<u64>,
+    /// Log entries after which a shard snapshots its data and drops older entries [default: 10000].
+    #[arg(long, env = "RINGKV_RAFT_SNAPSHOT_LOGS")]
+    raft_snapshot_logs: Option<u64>,
 }
 
 /// Reads a memory size written as a number of bytes or as a string like "100mb".
@@ -96,7 +126,35 @@ impl ServerArgs {
             maxmemory: self.maxmemory.or(file.maxmemory),
             maxmemory_policy: self.maxmemory_policy.or(file.maxmemory_policy),
             client_output_timeout: self.client_output_timeout.or(file.client_output_timeout),
+            node_id: self.node_id.or(file.node_id),
+            peers: self.peers.or(file.peers),
+            shards: self.shards.or(file.shards),
+            replicas: self.replicas.or(file.replicas),
+            cluster_secret: self.cluster_secret.or(file.cluster_secret),
+            raft_heartbeat_ms: self.raft_heartbeat_ms.or(file.raft_heartbeat_ms),
+            raft_election_ms: self.raft_election_ms.or(file.raft_election_ms),
+            raft_snapshot_logs: self.raft_snapshot_logs.or(file.raft_snapshot_logs),
         }
+    }
+
+    /// The cluster settings, when --node-id and --peers are given.
+    fn cluster(&self) -> anyhow::Result<Option<ClusterConfig>> {
+        let (Some(node_id), Some(peers)) = (self.node_id, &self.peers) else {
+            if self.node_id.is_some() || self.peers.is_some() {
+                anyhow::bail!("--node-id and --peers go together");
+            }
+            return Ok(None);
+        };
+        Ok(Some(ClusterConfig {
+            node_id,
+            peers: parse_peers(peers).map_err(anyhow::Error::msg)?,
+            shards: self.shards.unwrap_or(64),
+            replicas: self.replicas.unwrap_or(3),
+            secret: self.cluster_secret.clone(),
+            heartbeat: Duration::from_millis(self.raft_heartbeat_ms.unwrap_or(100)),
+            election_timeout: Duration::from_millis(self.raft_election_ms.unwrap_or(300)),
+            snapshot_after: self.raft_snapshot_logs.unwrap_or(10_000),
+        }))
     }
 
     fn into_config(self) -> anyhow::Result<ServerConfig> {
@@ -111,7 +169,9 @@ impl ServerArgs {
             None => self,
         };
         let d = ServerConfig::default();
+        let cluster = args.cluster()?;
         Ok(ServerConfig {
+            cluster,
             bind: args.bind.unwrap_or(d.bind),
             port: args.port.unwrap_or(d.port),
             dir: args.dir.unwrap_or(d.dir),

@@ -92,6 +92,8 @@ pub struct ServerConfig {
     pub maxmemory_policy: EvictionPolicy,
     /// Seconds a client may leave its replies unread before it is disconnected. Default 60.
     pub client_output_timeout: u64,
+    /// Cluster membership and replication; None runs a single node. Default none.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +109,7 @@ impl Default for ServerConfig {
             maxmemory: 0,
             maxmemory_policy: EvictionPolicy::Noeviction,
             client_output_timeout: 60,
+            cluster: None,
         }
     }
 }

@@ -50,6 +50,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, addr: SocketAd
         client: client.clone(),
         protocol: ProtocolVersion::Resp2,
         authenticated,
+        readonly: false,
     };
     let span = tracing::debug_span!("client", id = client.id, %addr);
     if let Err(e) = conn

@@ -17,6 +17,8 @@ pub(crate) struct Session {
     pub client: Arc<ClientInfo>,
     pub protocol: ProtocolVersion,
     pub authenticated: bool,
+    /// `READONLY` was sent: reads may be served by a follower replica.
+    pub readonly: bool,
 }
 
 /// What running a request produced.
@@ -51,6 +53,13 @@ pub(crate) async fn execute(shared: &Shared, session: &mut Session, argv: &[Byte
     if matches!(spec.family, Family::Connection | Family::Server) && spec.handler.is_none() {
         return crate::admin::run(shared, session, spec.name, argv).await;
     }
+    let route = match shared.log.cluster() {
+        Some(cluster) => match cluster.route(spec, argv, session.readonly).await {
+            Ok(route) => route,
+            Err(refusal) => return Outcome::Reply(refusal),
+        },
+        None => None,
+    };
     let now = now_ms();
     let ctx = Ctx {
         reader: &shared.reader,
@@ -65,7 +74,7 @@ pub(crate) async fn execute(shared: &Shared, session: &mut Session, argv: &[Byte
                     return Outcome::Reply(oom);
                 }
             }
-            Outcome::Write(shared.log.propose(mutation, now))
+            Outcome::Write(shared.log.propose(route, mutation, now))
         }
     }
 }

@@ -51,7 +51,7 @@ pub(crate) async fn make_room(shared: &Shared) -> Result<(), Frame> {
         let Some(key) = victim else { return Err(oom()) };
         let _ = shared
             .log
-            .propose(Mutation::Del { keys: vec![key] }, now_ms())
+            .propose(None, Mutation::Del { keys: vec![key] }, now_ms())
             .await;
         Stats::add(&shared.stats.evicted_keys, 1);
     }

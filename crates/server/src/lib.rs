@@ -2,19 +2,23 @@
 //! and writes every reply of a read batch with one flush.
 //!
 //! A request travels `connection` (framing, pipelining, output limits) → `dispatch` (lookup,
-//! arity, auth) → the shard's command layer → [`local_log::LocalLog`] for writes. Server and
-//! connection commands (`INFO`, `CLIENT`, `CONFIG`, …) live in `admin`.
+//! arity, auth, and in a cluster the shard's leader) → the shard's command layer → for
+//! writes, [`local_log::LocalLog`] on a single node or the shard's Raft group ([`cluster`]).
+//! Server and connection commands (`INFO`, `CLIENT`, `CONFIG`, …) live in `admin`.
 
 mod admin;
 pub mod clients;
+pub mod cluster;
 pub mod config;
 mod connection;
 mod dispatch;
 mod eviction;
 pub mod local_log;
 mod maintenance;
+mod replication;
 mod server;
 pub mod stats;
 
+pub use cluster::config::{parse_peers, ClusterConfig, PeerSpec};
 pub use config::{parse_memory, EngineKind, EvictionPolicy, FsyncPolicy, ServerConfig};
 pub use server::{Server, ServerError};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ringkv_shard::expiry::due_deletion;
+use ringkv_shard::expiry::due_keys;
 
 use crate::server::{now_ms, Shared};
 
@@ -22,21 +22,17 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         tokio::time::sleep(INTERVAL).await;
         loop {
             let now = now_ms();
-            let mutation = match due_deletion(&shared.reader, now, BATCH) {
-                Ok(Some(m)) => m,
-                Ok(None) => break,
+            let keys = match due_keys(&shared.reader, now, BATCH) {
+                Ok(keys) if !keys.is_empty() => keys,
+                Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "active expiry scan failed");
                     break;
                 }
             };
-            let reply = shared.log.propose(mutation, now).await;
-            match reply {
-                Ok(ringkv_protocol::Frame::Integer(n)) if n > 0 => {
-                    deleted_since_compaction += n as u64
-                }
-                Ok(ringkv_protocol::Frame::Integer(_)) => break,
-                _ => break,
+            match shared.log.delete_expired(keys, now).await {
+                0 => break,
+                n => deleted_since_compaction += n,
             }
         }
         if deleted_since_compaction >= COMPACT_AFTER {

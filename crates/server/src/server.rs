@@ -12,8 +12,11 @@ use ringkv_storage::{Engine, FjallEngine, FjallOptions, MemoryEngine};
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::clients::ClientRegistry;
+use crate::cluster::Cluster;
+use crate::config::FsyncPolicy;
 use crate::config::{EngineKind, ServerConfig};
 use crate::local_log::LocalLog;
+use crate::replication::Replication;
 use crate::stats::Stats;
 
 /// Why the server could not start.
@@ -35,6 +38,12 @@ pub enum ServerError {
         /// Cause.
         reason: String,
     },
+    /// The settings contradict each other.
+    #[error("invalid settings: {0}")]
+    Config(String),
+    /// The cluster side of the node could not start.
+    #[error("cannot start cluster: {0}")]
+    Cluster(String),
     /// Starting a thread failed.
     #[error("cannot start: {0}")]
     Io(#[from] std::io::Error),
@@ -43,7 +52,7 @@ pub enum ServerError {
 /// State shared by every connection.
 pub(crate) struct Shared {
     pub config: Arc<RwLock<ServerConfig>>,
-    pub log: LocalLog,
+    pub log: Replication,
     pub reader: Reader,
     pub clients: ClientRegistry,
     pub stats: Stats,
@@ -61,6 +70,14 @@ pub struct Server {
 impl Server {
     /// Opens the data directory and binds the listening socket.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        if let Some(cluster) = &config.cluster {
+            cluster.validate().map_err(ServerError::Config)?;
+            if config.engine == EngineKind::Memory {
+                return Err(ServerError::Config(
+                    "a cluster node needs the durable fjall engine (its Raft log and votes must survive restarts)".to_owned(),
+                ));
+            }
+        }
         let engine = open_engine(&config)?;
         let state_machine =
             StateMachine::open(engine.clone()).map_err(|e| ServerError::DataDir {
@@ -73,8 +90,31 @@ impl Server {
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
         let local_addr = listener.local_addr()?;
+        let cluster = config.cluster.clone();
+        let (bind, dir) = (config.bind.clone(), config.dir.clone());
         let config = Arc::new(RwLock::new(config));
-        let log = LocalLog::start(state_machine, engine, config.clone())?;
+        let log = match cluster {
+            None => Replication::Local(LocalLog::start(state_machine, engine, config.clone())?),
+            Some(cluster) => {
+                let port = cluster.me().cluster_port;
+                let addr = format!("{bind}:{port}");
+                let peers = listen(&addr)
+                    .await
+                    .map_err(|source| ServerError::Bind { addr, source })?;
+                let settings = config.clone();
+                let sync_each = Arc::new(move || settings.read().fsync == FsyncPolicy::Always);
+                let cluster = Cluster::start(
+                    &cluster,
+                    state_machine,
+                    peers,
+                    dir.join("snapshots"),
+                    sync_each,
+                )
+                .await
+                .map_err(ServerError::Cluster)?;
+                Replication::Cluster(cluster)
+            }
+        };
         let shared = Arc::new(Shared {
             config,
             log,

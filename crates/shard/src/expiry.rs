@@ -8,18 +8,13 @@ use bytes::Bytes;
 
 use crate::error::Result;
 use crate::layout::split_expiry_key;
-use crate::mutation::Mutation;
 use crate::reader::Reader;
 
-/// The deletion to propose for up to `limit` keys due at `now`, if any are due.
-pub fn due_deletion(reader: &Reader, now: u64, limit: usize) -> Result<Option<Mutation>> {
-    let entries = reader.due_expiries(now, limit)?;
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    let keys = entries
+/// Up to `limit` keys due at `now`, soonest first: the leader proposes their deletion.
+pub fn due_keys(reader: &Reader, now: u64, limit: usize) -> Result<Vec<Bytes>> {
+    Ok(reader
+        .due_expiries(now, limit)?
         .iter()
         .map(|e| Bytes::copy_from_slice(split_expiry_key(e).1))
-        .collect();
-    Ok(Some(Mutation::DeleteExpired { keys }))
+        .collect())
 }

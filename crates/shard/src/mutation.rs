@@ -8,7 +8,7 @@
 use bytes::Bytes;
 
 /// A mutation with the clock reading it is applied under.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Proposal {
     /// Proposer's clock, Unix milliseconds.
     pub now: u64,
@@ -17,7 +17,7 @@ pub struct Proposal {
 }
 
 /// When a `SET`-like write applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     /// Always (plain `SET`).
     Always,
@@ -28,7 +28,7 @@ pub enum Condition {
 }
 
 /// What a `SET` does to the key's time to live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SetExpiry {
     /// Remove any TTL.
     Clear,
@@ -39,7 +39,7 @@ pub enum SetExpiry {
 }
 
 /// How a `SET`-family command replies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SetReply {
     /// `+OK`, or nil when the condition failed (`SET`).
     Ok,
@@ -51,7 +51,7 @@ pub enum SetReply {
 
 /// The condition flags of `EXPIRE`-family commands (`NX`, `XX`, `GT`, `LT`; `XX` combines
 /// with `GT` or `LT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ExpireCondition {
     /// `NX`: only if the key has no expiry.
     pub if_none: bool,
@@ -75,7 +75,7 @@ impl ExpireCondition {
 }
 
 /// What `GETEX` does to the TTL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GetExExpiry {
     /// No option: leave the TTL as it is.
     Keep,
@@ -86,7 +86,7 @@ pub enum GetExExpiry {
 }
 
 /// How `HSET`-family commands reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum HashSetReply {
     /// Number of new fields (`HSET`).
     Added,
@@ -97,7 +97,7 @@ pub enum HashSetReply {
 }
 
 /// A deterministic change to a shard's data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Mutation {
     /// `SET` and friends.
     Set {

@@ -128,7 +128,7 @@ impl Reader {
 
     /// Number of keys stored in `slot`.
     pub fn keys_in_slot(&self, slot: u16) -> u64 {
-        self.counts.get(slot)
+        self.counts.get(slot).keys
     }
 
     /// Keys deleted because they expired, since start.

@@ -6,6 +6,9 @@
 /// Number of hash slots in a ringkv cluster (fixed, like Redis Cluster).
 pub const SLOT_COUNT: usize = 16384;
 
+/// Every slot.
+pub const ALL_SLOTS: std::ops::RangeInclusive<u16> = 0..=(SLOT_COUNT as u16 - 1);
+
 const fn crc16_table() -> [u16; 256] {
     let mut table = [0u16; 256];
     let mut i = 0;

@@ -1,4 +1,4 @@
-//! The engine interface: four ordered tables of byte strings, atomic write batches, range
+//! The engine interface: five ordered tables of byte strings, atomic write batches, range
 //! scans, and explicit durability points.
 //!
 //! An engine knows nothing about Redis types or slots; the shard layer decides what the
@@ -18,11 +18,22 @@ pub enum Table {
     Expiry,
     /// Small metadata.
     Meta,
+    /// Replication state: Raft logs, votes and applied positions (never cleared by `FLUSHALL`).
+    Raft,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 4] = [Table::Keys, Table::Fields, Table::Expiry, Table::Meta];
+    pub const ALL: [Table; 5] = [
+        Table::Keys,
+        Table::Fields,
+        Table::Expiry,
+        Table::Meta,
+        Table::Raft,
+    ];
+
+    /// The tables holding the data set, which [`Engine::clear`] empties.
+    pub const DATA: [Table; 4] = [Table::Keys, Table::Fields, Table::Expiry, Table::Meta];
 
     /// Position in [`Table::ALL`].
     pub fn index(self) -> usize {
@@ -36,6 +47,7 @@ impl Table {
             Table::Fields => "fields",
             Table::Expiry => "expiry",
             Table::Meta => "meta",
+            Table::Raft => "raft",
         }
     }
 }
@@ -151,7 +163,7 @@ pub trait Engine: Send + Sync + 'static {
     fn sync(&self) -> Result<()>;
     /// Hands buffered writes to the OS without fsync: they survive a process crash.
     fn flush_buffers(&self) -> Result<()>;
-    /// Removes every entry of every table; durable after the next `sync`.
+    /// Removes every entry of the [`Table::DATA`] tables; durable after the next `sync`.
     fn clear(&self) -> Result<()>;
     /// Reclaims disk space after many deletions.
     fn compact(&self) -> Result<()>;

@@ -134,8 +134,8 @@ impl Engine for FjallEngine {
     }
 
     fn clear(&self) -> Result<()> {
-        for ks in &self.tables {
-            ks.clear()?;
+        for table in Table::DATA {
+            self.tables[table.index()].clear()?;
         }
         Ok(())
     }

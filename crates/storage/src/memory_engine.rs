@@ -68,7 +68,7 @@ impl MemoryEngine {
     fn stripe_count(table: Table) -> usize {
         match table {
             Table::Keys | Table::Fields => STRIPES,
-            Table::Expiry | Table::Meta => 1,
+            Table::Expiry | Table::Meta | Table::Raft => 1,
         }
     }
 
@@ -189,8 +189,10 @@ impl Engine for MemoryEngine {
     }
 
     fn clear(&self) -> Result<()> {
-        for stripe in self.tables.iter().flatten() {
-            stripe.write().clear();
+        for table in Table::DATA {
+            for stripe in &self.tables[table.index()] {
+                stripe.write().clear();
+            }
         }
         self.used.store(0, Ordering::Relaxed);
         Ok(())

@@ -1,6 +1,7 @@
 //! Connection and server commands, which act on the session or the server rather than on
 //! data: `PING`, `HELLO`, `AUTH`, `CLIENT`, `CONFIG`, `INFO`, `COMMAND`, `DEBUG`, …
 
+mod cluster;
 mod commands;
 mod info;
 
@@ -57,6 +58,8 @@ pub(crate) async fn run(
             ])
         }
         "debug" => return debug(argv).await,
+        "cluster" => cluster::cluster(shared, argv),
+        "readonly" | "readwrite" | "asking" => cluster::connection_mode(shared, session, name),
         _ => ringkv_shard::command::unknown_command(argv),
     };
     Outcome::Reply(reply)

@@ -99,11 +99,6 @@ pub(super) fn rename(
     })
 }
 
-pub(super) fn flush_all(txn: &mut Txn<'_>) -> Result<Frame> {
-    txn.clear_all()?;
-    Ok(Frame::ok())
-}
-
 pub(super) fn delete_expired(txn: &mut Txn<'_>, keys: &[Bytes]) -> Result<Frame> {
     for key in keys {
         txn.load(key)?;

@@ -1,24 +1,29 @@
 //! The state machine of one shard: `apply(Proposal) -> Frame` is deterministic, so
 //! replicas that apply the same log hold the same data and send the same replies.
 //!
-//! Only the applier (one thread per shard) calls [`StateMachine::apply`]; readers use a
-//! [`crate::Reader`] concurrently. A mutation whose reply is an error changes nothing.
+//! Only the shard's applier calls [`StateMachine::apply`]; readers use a [`crate::Reader`]
+//! concurrently. A mutation whose reply is an error changes nothing. Several shards may share
+//! one engine: each owns a slot range and never writes outside it.
 
 mod hashes;
 mod keys;
+mod range;
 mod strings;
 mod txn;
 
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ringkv_protocol::Frame;
-use ringkv_storage::Engine;
+use ringkv_storage::{Engine, WriteBatch};
 
 use crate::counts::SlotCounts;
 use crate::error::Result;
 use crate::mutation::{Mutation, Proposal};
 use crate::reader::Reader;
+use crate::slot::ALL_SLOTS;
+pub use range::{clear_slots, restore_entry, SlotRangeScan};
 pub use strings::{MAX_STRING_LEN, TOO_BIG};
 pub use txn::Txn;
 
@@ -27,17 +32,49 @@ pub struct StateMachine {
     engine: Arc<dyn Engine>,
     counts: Arc<SlotCounts>,
     expired: Arc<AtomicU64>,
+    slots: RangeInclusive<u16>,
 }
 
 impl StateMachine {
-    /// Opens the state machine over `engine`, loading its key counts.
+    /// Opens the state machine of every slot over `engine`, loading its key counts.
     pub fn open(engine: Arc<dyn Engine>) -> Result<Self> {
         let counts = Arc::new(SlotCounts::load(engine.as_ref())?);
         Ok(StateMachine {
             engine,
             counts,
             expired: Arc::new(AtomicU64::new(0)),
+            slots: ALL_SLOTS,
         })
+    }
+
+    /// The state machine of the shard owning `slots`, over the same engine and counts.
+    pub fn for_slots(&self, slots: RangeInclusive<u16>) -> StateMachine {
+        StateMachine {
+            engine: self.engine.clone(),
+            counts: self.counts.clone(),
+            expired: self.expired.clone(),
+            slots,
+        }
+    }
+
+    /// The slots this state machine owns.
+    pub fn slots(&self) -> RangeInclusive<u16> {
+        self.slots.clone()
+    }
+
+    /// The engine holding the data.
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
+    /// Deletes every key of this state machine's slots.
+    pub fn clear(&self) -> Result<()> {
+        clear_slots(self.engine.as_ref(), &self.counts, self.slots())
+    }
+
+    /// Reads the key counts of this state machine's slots again, after their data was replaced.
+    pub fn reload_counts(&self) -> Result<()> {
+        self.counts.reload(self.engine.as_ref(), self.slots())
     }
 
     /// A concurrent read view of the same data.
@@ -51,24 +88,41 @@ impl StateMachine {
 
     /// Applies one proposal and returns the client's reply.
     pub fn apply(&mut self, proposal: &Proposal) -> Frame {
-        let mut txn = Txn::new(self.engine.as_ref(), &self.counts, proposal.now);
-        let reply = match apply_mutation(&mut txn, &proposal.mutation) {
-            Ok(reply) => reply,
-            Err(e) => {
-                tracing::error!(error = %e, "mutation failed");
-                return Frame::error(format!("ERR {e}"));
-            }
+        self.apply_with(proposal, WriteBatch::new())
+    }
+
+    /// Applies one proposal, writing `record` (say, the log position applied) in the same
+    /// atomic batch as its changes, or on its own when the mutation changes nothing.
+    pub fn apply_with(&mut self, proposal: &Proposal, record: WriteBatch) -> Frame {
+        let reply = if matches!(proposal.mutation, Mutation::FlushAll) {
+            self.clear().map(|()| Frame::ok())
+        } else {
+            self.apply_in_txn(proposal, record.clone())
         };
+        let reply = reply.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "mutation failed");
+            Frame::error(format!("ERR {e}"))
+        });
+        let committed =
+            !matches!(reply, Frame::Error(_)) && !matches!(proposal.mutation, Mutation::FlushAll);
+        if !committed && !record.is_empty() {
+            if let Err(e) = self.engine.write(record) {
+                tracing::error!(error = %e, "recording the applied position failed");
+            }
+        }
+        reply
+    }
+
+    fn apply_in_txn(&mut self, proposal: &Proposal, record: WriteBatch) -> Result<Frame> {
+        let mut txn = Txn::new(self.engine.as_ref(), &self.counts, proposal.now);
+        let reply = apply_mutation(&mut txn, &proposal.mutation)?;
         if matches!(reply, Frame::Error(_)) {
-            return reply;
+            return Ok(reply);
         }
         let expired = txn.expired;
-        if let Err(e) = txn.commit() {
-            tracing::error!(error = %e, "commit failed");
-            return Frame::error(format!("ERR {e}"));
-        }
+        txn.commit(record)?;
         self.expired.fetch_add(expired, Ordering::Relaxed);
-        reply
+        Ok(reply)
     }
 }
 
@@ -96,7 +150,7 @@ fn apply_mutation(txn: &mut Txn<'_>, mutation: &Mutation) -> Result<Frame> {
             to,
             only_if_absent,
         } => keys::rename(txn, from, to, *only_if_absent),
-        Mutation::FlushAll => keys::flush_all(txn),
+        Mutation::FlushAll => Ok(Frame::ok()),
         Mutation::DeleteExpired { keys } => keys::delete_expired(txn, keys),
         Mutation::HSet {
             key,

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use ringkv_storage::{Engine, Table, WriteBatch};
 
-use crate::counts::{SlotCounts, VOLATILE_KEY};
+use crate::counts::SlotCounts;
 use crate::error::{Result, ShardError};
-use crate::layout::{data_key, expiry_key, fields_prefix, prefix_end};
+use crate::layout::{count_key, data_key, expiry_key, fields_prefix, prefix_end};
 use crate::slot::key_slot;
 use crate::value::{Kind, Stored};
 
@@ -27,8 +27,8 @@ pub struct Txn<'a> {
     pub now: u64,
     writes: HashMap<(Table, Vec<u8>), Option<Vec<u8>>>,
     keys: HashMap<Bytes, Option<Stored>>,
-    count_deltas: HashMap<u16, i64>,
-    volatile_delta: i64,
+    /// Per slot: change in (keys, keys with an expiry).
+    count_deltas: HashMap<u16, (i64, i64)>,
     /// Keys this mutation found expired and deleted.
     pub expired: u64,
 }
@@ -43,7 +43,6 @@ impl<'a> Txn<'a> {
             writes: HashMap::new(),
             keys: HashMap::new(),
             count_deltas: HashMap::new(),
-            volatile_delta: 0,
             expired: 0,
         }
     }
@@ -78,7 +77,7 @@ impl<'a> Txn<'a> {
     pub fn store(&mut self, key: &Bytes, value: Stored, old: Option<&Stored>) -> Result<()> {
         let slot = key_slot(key);
         match old {
-            None => *self.count_deltas.entry(slot).or_default() += 1,
+            None => self.count_deltas.entry(slot).or_default().0 += 1,
             Some(o) => {
                 if o.kind == Kind::Hash && value.kind != Kind::Hash {
                     self.delete_fields(key)?;
@@ -89,7 +88,8 @@ impl<'a> Txn<'a> {
             }
         }
         let was_volatile = old.is_some_and(|o| o.expire_at != 0);
-        self.volatile_delta += i64::from(value.expire_at != 0) - i64::from(was_volatile);
+        self.count_deltas.entry(slot).or_default().1 +=
+            i64::from(value.expire_at != 0) - i64::from(was_volatile);
         if value.expire_at != 0 && old.map(|o| o.expire_at) != Some(value.expire_at) {
             self.put(
                 Table::Expiry,
@@ -110,10 +110,10 @@ impl<'a> Txn<'a> {
         }
         if old.expire_at != 0 {
             self.delete(Table::Expiry, expiry_key(old.expire_at, slot, key));
-            self.volatile_delta -= 1;
+            self.count_deltas.entry(slot).or_default().1 -= 1;
         }
         self.delete(Table::Keys, data_key(slot, key));
-        *self.count_deltas.entry(slot).or_default() -= 1;
+        self.count_deltas.entry(slot).or_default().0 -= 1;
         self.keys.insert(key.clone(), None);
         Ok(())
     }
@@ -173,16 +173,8 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
-    /// Removes every key of every table (`FLUSHALL`), bypassing the batch.
-    pub fn clear_all(&mut self) -> Result<()> {
-        self.engine.clear()?;
-        self.counts.reset();
-        Ok(())
-    }
-
-    /// Writes the batch and the new key counts atomically.
-    pub fn commit(self) -> Result<()> {
-        let mut batch = WriteBatch::new();
+    /// Writes the batch, the new key counts and `record` atomically.
+    pub fn commit(self, mut batch: WriteBatch) -> Result<()> {
         for ((table, key), value) in &self.writes {
             match value {
                 Some(v) => batch.put(*table, key, v),
@@ -190,28 +182,16 @@ impl<'a> Txn<'a> {
             }
         }
         let mut new_counts = Vec::with_capacity(self.count_deltas.len());
-        for (&slot, &delta) in &self.count_deltas {
-            if delta == 0 {
+        for (&slot, &(keys, volatile)) in &self.count_deltas {
+            if (keys, volatile) == (0, 0) {
                 continue;
             }
-            let n = self.counts.get(slot).saturating_add_signed(delta);
-            let (k, v) = SlotCounts::entry(slot, n);
-            batch.put(Table::Meta, &k, &v);
+            let n = self.counts.get(slot).add(keys, volatile);
+            batch.put(Table::Meta, &count_key(slot), &n.encode());
             new_counts.push((slot, n));
-        }
-        let volatile = (self.volatile_delta != 0).then(|| {
-            self.counts
-                .volatile()
-                .saturating_add_signed(self.volatile_delta)
-        });
-        if let Some(n) = volatile {
-            batch.put(Table::Meta, VOLATILE_KEY, &n.to_be_bytes());
         }
         if !batch.is_empty() {
             self.engine.write(batch)?;
-        }
-        if let Some(n) = volatile {
-            self.counts.set_volatile(n);
         }
         for (slot, n) in new_counts {
             self.counts.set(slot, n);

@@ -1,0 +1,27 @@
+//! Replication of ringkv shards: every shard is one openraft group, and a node hosts many.
+//!
+//! openraft stays inside this crate. Outside it, a shard replica is a [`Raft`] handle that
+//! takes [`ringkv_shard::Proposal`]s and answers RESP frames once they are committed and
+//! applied. Inside: the log and vote live in the node's engine ([`log_store`]), appends of all
+//! groups share one fsync ([`syncer`]), applying an entry and recording its position is one
+//! atomic batch ([`state_machine`]), snapshots are files streamed in chunks ([`snapshot`]),
+//! and every group's RPCs to a peer share one connection ([`transport`]).
+
+// openraft's traits return its `StorageError`, which is large; boxing it here would not help.
+#![allow(clippy::result_large_err)]
+
+mod keys;
+pub mod log_store;
+pub mod network;
+pub mod node;
+pub mod replica;
+pub mod snapshot;
+pub mod state_machine;
+pub mod syncer;
+pub mod transport;
+pub mod types;
+
+pub use node::{RaftNode, RaftNodeError, RaftOptions};
+pub use replica::{Replica, ReplicaError};
+pub use syncer::SyncPolicy;
+pub use types::{GroupId, NodeAddr, NodeId};

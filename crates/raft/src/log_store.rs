@@ -1,0 +1,223 @@
+//! A group's Raft log and vote, kept in the node's engine (`Table::Raft`), so that every
+//! group of a node shares one journal and one fsync per batch ([`crate::syncer`]).
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use openraft::storage::{LogFlushed, RaftLogStorage};
+use openraft::{LogState, RaftLogReader, StorageIOError};
+use ringkv_storage::{Engine, Table, WriteBatch};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::keys;
+use crate::syncer::Syncer;
+use crate::types::{Entry, GroupId, LogId, StorageError, TypeConfig, Vote};
+
+/// Log entries read per engine scan.
+const READ_CHUNK: usize = 512;
+
+/// One group's log storage.
+#[derive(Clone)]
+pub struct LogStore {
+    group: GroupId,
+    engine: Arc<dyn Engine>,
+    syncer: Syncer,
+}
+
+/// Encodes a value stored in the `Raft` table.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    bincode::serialize(value).expect("raft state serializes")
+}
+
+/// Reads and decodes a value of the `Raft` table.
+pub(crate) fn read<T: DeserializeOwned>(
+    engine: &dyn Engine,
+    key: &[u8],
+) -> Result<Option<T>, StorageError> {
+    let Some(raw) = engine
+        .get(Table::Raft, key)
+        .map_err(|e| StorageIOError::read(&e))?
+    else {
+        return Ok(None);
+    };
+    bincode::deserialize(&raw)
+        .map(Some)
+        .map_err(|e| StorageIOError::read(&e).into())
+}
+
+impl LogStore {
+    /// The log of `group` in `engine`, made durable through `syncer`.
+    pub fn new(group: GroupId, engine: Arc<dyn Engine>, syncer: Syncer) -> Self {
+        LogStore {
+            group,
+            engine,
+            syncer,
+        }
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.engine
+            .write(batch)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    /// Deletes the log entries with `from <= index < to`.
+    fn delete_range(&self, from: u64, to: Option<u64>) -> Result<(), StorageError> {
+        let end = to.map_or_else(|| keys::log_end(self.group), |t| keys::log(self.group, t));
+        loop {
+            let chunk = self
+                .engine
+                .scan(
+                    Table::Raft,
+                    &keys::log(self.group, from),
+                    Some(&end),
+                    READ_CHUNK,
+                )
+                .map_err(|e| StorageIOError::read_logs(&e))?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let mut batch = WriteBatch::new();
+            for (k, _) in chunk {
+                batch.delete(Table::Raft, &k);
+            }
+            self.write(batch)?;
+        }
+    }
+
+    fn last_entry(&self) -> Result<Option<LogId>, StorageError> {
+        let mut start = keys::log(self.group, 0);
+        let end = keys::log_end(self.group);
+        let mut last = None;
+        loop {
+            let chunk = self
+                .engine
+                .scan(Table::Raft, &start, Some(&end), READ_CHUNK)
+                .map_err(|e| StorageIOError::read_logs(&e))?;
+            let Some((k, v)) = chunk.last() else {
+                return Ok(last);
+            };
+            if chunk.len() < READ_CHUNK {
+                let entry: Entry =
+                    bincode::deserialize(v).map_err(|e| StorageIOError::read_logs(&e))?;
+                return Ok(Some(entry.log_id));
+            }
+            let index = keys::log_index(k).unwrap_or(u64::MAX);
+            let entry: Entry =
+                bincode::deserialize(v).map_err(|e| StorageIOError::read_logs(&e))?;
+            last = Some(entry.log_id);
+            start = keys::log(self.group, index.saturating_add(1));
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let start = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s + 1,
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&e) => keys::log(self.group, e + 1),
+            Bound::Excluded(&e) => keys::log(self.group, e),
+            Bound::Unbounded => keys::log_end(self.group),
+        };
+        let rows = self
+            .engine
+            .scan(
+                Table::Raft,
+                &keys::log(self.group, start),
+                Some(&end),
+                usize::MAX,
+            )
+            .map_err(|e| StorageIOError::read_logs(&e))?;
+        rows.iter()
+            .map(|(_, v)| bincode::deserialize(v).map_err(|e| StorageIOError::read_logs(&e).into()))
+            .collect()
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let last_purged_log_id: Option<LogId> =
+            read(self.engine.as_ref(), &keys::purged(self.group))?;
+        let last_log_id = self.last_entry()?.or(last_purged_log_id);
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Raft, &keys::vote(self.group), &encode(vote));
+        self.engine
+            .write(batch)
+            .and_then(|()| self.engine.sync())
+            .map_err(|e| StorageIOError::write_vote(&e).into())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        read(self.engine.as_ref(), &keys::vote(self.group))
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::new();
+        batch.put(
+            Table::Raft,
+            &keys::committed(self.group),
+            &encode(&committed),
+        );
+        self.write(batch)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(read::<Option<LogId>>(self.engine.as_ref(), &keys::committed(self.group))?.flatten())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut batch = WriteBatch::new();
+        for entry in entries {
+            batch.put(
+                Table::Raft,
+                &keys::log(self.group, entry.log_id.index),
+                &encode(&entry),
+            );
+        }
+        self.write(batch)?;
+        self.syncer
+            .after_sync(Box::new(move |result| callback.log_io_completed(result)));
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.delete_range(log_id.index, None)
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Raft, &keys::purged(self.group), &encode(&log_id));
+        self.write(batch)?;
+        self.delete_range(0, Some(log_id.index + 1))
+    }
+}

@@ -1,0 +1,228 @@
+//! A node's Raft side: the groups (shard replicas) it hosts, their shared storage, sync
+//! thread and peer connections, and the answers to other nodes' RPCs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use openraft::error::{InstallSnapshotError, RaftError};
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::{Config, SnapshotPolicy};
+use parking_lot::RwLock;
+use ringkv_shard::StateMachine;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::log_store::LogStore;
+use crate::network::{GroupNetwork, Peers};
+use crate::replica::Replica;
+use crate::state_machine::ShardStore;
+use crate::syncer::{SyncPolicy, Syncer};
+use crate::transport::server::{serve, Handler};
+use crate::transport::{Kind, Status};
+use crate::types::{GroupId, NodeAddr, NodeId, Raft, TypeConfig};
+
+/// How a node runs its Raft groups.
+#[derive(Debug, Clone)]
+pub struct RaftOptions {
+    /// This node's id.
+    pub id: NodeId,
+    /// Shared secret other nodes must prove they know; None accepts any peer.
+    pub secret: Option<Vec<u8>>,
+    /// Where snapshot files are kept.
+    pub snapshot_dir: PathBuf,
+    /// Leader heartbeat period.
+    pub heartbeat: Duration,
+    /// A follower that hears nothing for a random time in this range starts an election.
+    pub election_timeout: (Duration, Duration),
+    /// Log entries since the last snapshot that trigger a new one.
+    pub snapshot_after: u64,
+}
+
+impl RaftOptions {
+    fn openraft_config(&self) -> Result<Arc<Config>, RaftNodeError> {
+        let config = Config {
+            cluster_name: "ringkv".to_owned(),
+            heartbeat_interval: self.heartbeat.as_millis() as u64,
+            election_timeout_min: self.election_timeout.0.as_millis() as u64,
+            election_timeout_max: self.election_timeout.1.as_millis() as u64,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_after),
+            max_in_snapshot_log_to_keep: self.snapshot_after.min(1000),
+            snapshot_max_chunk_size: 1 << 20,
+            ..Config::default()
+        };
+        Ok(Arc::new(
+            config
+                .validate()
+                .map_err(|e| RaftNodeError::Config(e.to_string()))?,
+        ))
+    }
+}
+
+/// Why a group could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum RaftNodeError {
+    /// The Raft settings are inconsistent.
+    #[error("invalid raft settings: {0}")]
+    Config(String),
+    /// Storage failed while opening the group.
+    #[error("cannot open group {group}: {reason}")]
+    Open {
+        /// Group.
+        group: GroupId,
+        /// Cause.
+        reason: String,
+    },
+    /// A thread could not be started.
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The Raft groups of one node.
+pub struct RaftNode {
+    options: RaftOptions,
+    config: Arc<Config>,
+    base: StateMachine,
+    syncer: Syncer,
+    peers: Arc<Peers>,
+    groups: RwLock<HashMap<GroupId, Raft>>,
+}
+
+impl RaftNode {
+    /// A node whose groups keep their data through `base` (the whole engine's state machine).
+    pub fn new(
+        options: RaftOptions,
+        base: StateMachine,
+        sync_each: SyncPolicy,
+    ) -> Result<Arc<RaftNode>, RaftNodeError> {
+        let config = options.openraft_config()?;
+        let syncer = Syncer::start(base.engine().clone(), sync_each)?;
+        let secret: Option<Arc<[u8]>> = options.secret.clone().map(Into::into);
+        Ok(Arc::new(RaftNode {
+            config,
+            base,
+            syncer,
+            peers: Arc::new(Peers::new(secret)),
+            groups: RwLock::default(),
+            options,
+        }))
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.options.id
+    }
+
+    /// Answers other nodes' RPCs arriving on `listener` (the cluster port).
+    pub fn listen(self: &Arc<Self>, listener: TcpListener) {
+        let secret: Option<Arc<[u8]>> = self.options.secret.clone().map(Into::into);
+        tokio::spawn(serve(listener, secret, self.clone()));
+    }
+
+    /// Starts the replica of `group` (owning `slots`) and, if the group has never been
+    /// initialized, initializes it with `members` (every member does so identically).
+    pub async fn open_group(
+        &self,
+        group: GroupId,
+        slots: RangeInclusive<u16>,
+        members: BTreeMap<NodeId, NodeAddr>,
+    ) -> Result<Replica, RaftNodeError> {
+        let open_err = |reason: String| RaftNodeError::Open { group, reason };
+        let log = LogStore::new(group, self.base.engine().clone(), self.syncer.clone());
+        let store = ShardStore::open(
+            group,
+            self.base.for_slots(slots),
+            &self.options.snapshot_dir,
+        )
+        .map_err(|e| open_err(e.to_string()))?;
+        let network = GroupNetwork {
+            group,
+            peers: self.peers.clone(),
+        };
+        let raft = Raft::new(self.options.id, self.config.clone(), network, log, store)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        if !raft
+            .is_initialized()
+            .await
+            .map_err(|e| open_err(e.to_string()))?
+        {
+            if let Err(e) = raft.initialize(members).await {
+                tracing::debug!(group, error = %e, "group initialization skipped");
+            }
+        }
+        self.groups.write().insert(group, raft.clone());
+        Ok(Replica::new(raft, self.options.id))
+    }
+
+    fn group(&self, group: GroupId) -> Option<Raft> {
+        self.groups.read().get(&group).cloned()
+    }
+
+    /// Stops every group.
+    pub async fn shutdown(&self) {
+        let groups: Vec<Raft> = self.groups.write().drain().map(|(_, r)| r).collect();
+        for raft in groups {
+            let _ = raft.shutdown().await;
+        }
+    }
+}
+
+/// Decodes `payload`, runs `call` and encodes its result.
+async fn answer<Q, T, F>(payload: &[u8], call: impl FnOnce(Q) -> F) -> (Status, Vec<u8>)
+where
+    Q: DeserializeOwned,
+    T: Serialize,
+    F: std::future::Future<Output = T>,
+{
+    match bincode::deserialize::<Q>(payload) {
+        Ok(request) => {
+            let result = call(request).await;
+            match bincode::serialize(&result) {
+                Ok(bytes) => (Status::Ok, bytes),
+                Err(_) => (Status::BadRequest, Vec::new()),
+            }
+        }
+        Err(_) => (Status::BadRequest, Vec::new()),
+    }
+}
+
+impl Handler for RaftNode {
+    async fn handle(&self, group: GroupId, kind: Kind, payload: Bytes) -> (Status, Vec<u8>) {
+        let Some(raft) = self.group(group) else {
+            return (Status::NoGroup, Vec::new());
+        };
+        match kind {
+            Kind::AppendEntries => {
+                answer(
+                    &payload,
+                    |rpc: AppendEntriesRequest<TypeConfig>| async move {
+                        raft.append_entries(rpc).await
+                    },
+                )
+                .await
+            }
+            Kind::Vote => {
+                answer(&payload, |rpc: VoteRequest<NodeId>| async move {
+                    raft.vote(rpc).await
+                })
+                .await
+            }
+            Kind::InstallSnapshot => {
+                answer(
+                    &payload,
+                    |rpc: InstallSnapshotRequest<TypeConfig>| async move {
+                        let result: Result<_, RaftError<NodeId, InstallSnapshotError>> =
+                            raft.install_snapshot(rpc).await;
+                        result
+                    },
+                )
+                .await
+            }
+        }
+    }
+}

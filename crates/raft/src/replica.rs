@@ -1,0 +1,95 @@
+//! A shard replica as the rest of ringkv sees it: write a proposal, wait until a read would
+//! be linearizable, ask who leads. openraft's errors become [`ReplicaError`].
+
+use std::time::Duration;
+
+use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use ringkv_protocol::Frame;
+use ringkv_shard::Proposal;
+
+use crate::types::{NodeAddr, NodeId, Raft};
+
+/// Why a replica did not serve a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaError {
+    /// This replica is not the leader; the leader, when known.
+    NotLeader(Option<(NodeId, NodeAddr)>),
+    /// The group cannot serve now (no quorum, shutting down); the reason.
+    Unavailable(String),
+    /// A write was sent but not confirmed in time: it may or may not be applied.
+    Unconfirmed,
+}
+
+/// The local replica of one shard.
+#[derive(Clone)]
+pub struct Replica {
+    raft: Raft,
+    me: NodeId,
+}
+
+impl Replica {
+    pub(crate) fn new(raft: Raft, me: NodeId) -> Replica {
+        Replica { raft, me }
+    }
+
+    /// The current leader, as this replica knows it.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// Whether this replica believes it leads (a read still needs [`Replica::read_barrier`]).
+    pub fn is_leader(&self) -> bool {
+        self.leader() == Some(self.me)
+    }
+
+    /// Index of the last entry applied here.
+    pub fn applied_index(&self) -> u64 {
+        self.raft
+            .metrics()
+            .borrow()
+            .last_applied
+            .map_or(0, |l| l.index)
+    }
+
+    /// Replicates `proposal`; once a majority has it durably and it is applied here, its reply.
+    pub async fn write(
+        &self,
+        proposal: Proposal,
+        timeout: Duration,
+    ) -> Result<Frame, ReplicaError> {
+        match tokio::time::timeout(timeout, self.raft.client_write(proposal)).await {
+            Err(_) => Err(ReplicaError::Unconfirmed),
+            Ok(Ok(response)) => Ok(response.data),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                Err(ReplicaError::NotLeader(f.leader_id.zip(f.leader_node)))
+            }
+            Ok(Err(e)) => Err(ReplicaError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Returns once this replica is confirmed leader by a quorum and has applied everything
+    /// committed before the call, so that a read of its data now is linearizable.
+    pub async fn read_barrier(&self, timeout: Duration) -> Result<(), ReplicaError> {
+        match tokio::time::timeout(timeout, self.raft.ensure_linearizable()).await {
+            Err(_) => Err(ReplicaError::Unavailable(
+                "leadership not confirmed in time".to_owned(),
+            )),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
+                Err(ReplicaError::NotLeader(f.leader_id.zip(f.leader_node)))
+            }
+            Ok(Err(e)) => Err(ReplicaError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Node ids of the voters of this shard's group.
+    pub fn voters(&self) -> Vec<NodeId> {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect()
+    }
+}

@@ -1,0 +1,237 @@
+//! Fault tests of a replicated cluster of real processes: leaders killed under load, every
+//! node killed at once, and a follower that must catch up from a snapshot. Every write the
+//! cluster acknowledged must be there afterwards.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::cluster::TestCluster;
+use redis::cluster_routing::get_slot;
+use redis::Commands;
+
+/// Shards of the test clusters; four keeps three 2-core test processes light.
+const SHARD_FLAGS: &[&str] = &["--shards", "4"];
+
+/// A key whose slot falls in the shard starting at `first_slot`.
+fn key_in_shard(first_slot: u16, prefix: &str) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| (first_slot..first_slot + 4096).contains(&get_slot(k.as_bytes())))
+        .unwrap()
+}
+
+/// Writers that SET unique keys through the cluster client until stopped, remembering
+/// every acknowledged write.
+struct Writers {
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<HashMap<String, String>>>,
+    handles: Vec<thread::JoinHandle<u64>>,
+}
+
+impl Writers {
+    fn start(cluster: &TestCluster, threads: usize) -> Writers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(HashMap::new()));
+        let handles = (0..threads)
+            .map(|t| {
+                let client = cluster.client();
+                let (stop, acked) = (stop.clone(), acked.clone());
+                thread::spawn(move || {
+                    let mut con = client.get_connection().unwrap();
+                    let mut failed = 0;
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let (key, value) = (format!("w{t}:{i}"), format!("v{t}-{i}"));
+                        match con.set::<_, _, ()>(&key, &value) {
+                            Ok(()) => {
+                                acked.lock().unwrap().insert(key, value);
+                            }
+                            Err(_) => failed += 1,
+                        }
+                        i += 1;
+                    }
+                    failed
+                })
+            })
+            .collect();
+        Writers {
+            stop,
+            acked,
+            handles,
+        }
+    }
+
+    fn stop(self) -> (HashMap<String, String>, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let failed = self.handles.into_iter().map(|h| h.join().unwrap()).sum();
+        let acked = std::mem::take(&mut *self.acked.lock().unwrap());
+        (acked, failed)
+    }
+}
+
+/// Checks that every acknowledged write reads back with its value.
+fn assert_all_present(cluster: &TestCluster, acked: &HashMap<String, String>) {
+    let mut con = cluster.client().get_connection().unwrap();
+    let mut missing = Vec::new();
+    for (key, value) in acked {
+        let got: Option<String> = con.get(key).unwrap();
+        if got.as_deref() != Some(value) {
+            missing.push((key.clone(), got));
+        }
+    }
+    for (key, _) in missing.iter().take(3) {
+        for (i, node) in cluster.nodes.iter().enumerate() {
+            let mut c = redis::Client::open(node.url())
+                .unwrap()
+                .get_connection()
+                .unwrap();
+            let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
+            let v: redis::RedisResult<Option<String>> = c.get(key);
+            eprintln!(
+                "DEBUG node {i} has {key}: {v:?} slot {}",
+                get_slot(key.as_bytes())
+            );
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged writes lost, e.g. {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+}
+
+/// Time until some running node accepts a write to `key`, probing each directly.
+fn time_to_write(cluster: &TestCluster, key: &str, since: Instant, limit: Duration) -> Duration {
+    while since.elapsed() < limit {
+        for url in cluster.urls() {
+            let ok = redis::Client::open(url)
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
+                .and_then(|mut con| {
+                    con.set_read_timeout(Some(Duration::from_secs(1)))?;
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg("probe")
+                        .query::<String>(&mut con)
+                })
+                .is_ok();
+            if ok {
+                return since.elapsed();
+            }
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no node accepted a write to {key} within {limit:?}");
+}
+
+#[test]
+fn killing_each_shard_leader_loses_no_acknowledged_write_and_fails_over_within_3s() {
+    let mut cluster = TestCluster::start(3, SHARD_FLAGS);
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let writers = Writers::start(&cluster, 4);
+    thread::sleep(Duration::from_millis(500));
+    let mut failovers = Vec::new();
+    for first_slot in [0u16, 4096, 8192, 12288] {
+        let from = (0..3).find(|&i| cluster.nodes[i].is_running()).unwrap();
+        let leader = cluster
+            .leader_of(from, first_slot)
+            .expect("the shard has a leader");
+        let probe = key_in_shard(first_slot, "probe");
+        let killed = Instant::now();
+        cluster.kill(leader);
+        let took = time_to_write(&cluster, &probe, killed, Duration::from_secs(10));
+        failovers.push(took);
+        thread::sleep(Duration::from_millis(300));
+        cluster.restart(leader);
+        cluster.wait_for_leaders(Duration::from_secs(20));
+    }
+    thread::sleep(Duration::from_millis(300));
+    let (acked, failed) = writers.stop();
+    eprintln!(
+        "failovers: {failovers:?}; {} writes acknowledged, {failed} failed after retries",
+        acked.len()
+    );
+    assert!(
+        acked.len() > 100,
+        "too few writes acknowledged: {}",
+        acked.len()
+    );
+    assert_all_present(&cluster, &acked);
+    for took in failovers {
+        assert!(took < Duration::from_secs(3), "failover took {took:?}");
+    }
+}
+
+#[test]
+fn killing_every_node_at_once_loses_no_acknowledged_write() {
+    let mut cluster = TestCluster::start(3, SHARD_FLAGS);
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let writers = Writers::start(&cluster, 4);
+    thread::sleep(Duration::from_secs(2));
+    for i in 0..3 {
+        cluster.kill(i);
+    }
+    let (acked, _) = writers.stop();
+    assert!(
+        acked.len() > 100,
+        "too few writes acknowledged: {}",
+        acked.len()
+    );
+    for i in 0..3 {
+        cluster.restart(i);
+    }
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    assert_all_present(&cluster, &acked);
+}
+
+#[test]
+fn a_follower_behind_a_compacted_log_catches_up_from_a_snapshot() {
+    let mut cluster = TestCluster::start(3, &["--shards", "1", "--raft-snapshot-logs", "200"]);
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let leader = cluster.leader_of(0, 0).unwrap();
+    let lagging = (leader + 1) % 3;
+    cluster.kill(lagging);
+    let mut con = cluster.client().get_connection().unwrap();
+    let mut expected = HashMap::new();
+    for i in 0..2000 {
+        let (key, value) = (format!("s{i}"), format!("value-{i}"));
+        let _: () = con.set(&key, &value).unwrap();
+        expected.insert(key, value);
+    }
+    let _: () = con.hset("h", "f", "v").unwrap();
+    let _: () = con.set_ex("ttl", "x", 1000).unwrap();
+    cluster.restart(lagging);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut follower = redis::Client::open(cluster.nodes[lagging].url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("READONLY").query(&mut follower).unwrap();
+    loop {
+        let n: i64 = redis::cmd("DBSIZE").query(&mut follower).unwrap();
+        if n == 2002 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "follower has {n} of 2002 keys");
+        thread::sleep(Duration::from_millis(100));
+    }
+    for (key, value) in expected.iter().take(200) {
+        let got: Option<String> = follower.get(key).unwrap();
+        assert_eq!(got.as_deref(), Some(value.as_str()));
+    }
+    let field: Option<String> = follower.hget("h", "f").unwrap();
+    assert_eq!(field.as_deref(), Some("v"));
+    let ttl: i64 = follower.ttl("ttl").unwrap();
+    assert!((900..=1000).contains(&ttl), "ttl {ttl}");
+    assert!(
+        cluster.log_text(lagging).contains("installed snapshot"),
+        "the follower caught up without a snapshot:\n{}",
+        cluster.log_text(lagging)
+    );
+}

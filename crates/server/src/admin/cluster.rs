@@ -1,0 +1,137 @@
+//! `CLUSTER …`, `READONLY`, `READWRITE`, `ASKING`: what cluster-aware clients ask to learn
+//! where slots live. A single node answers as Redis does with cluster support disabled.
+
+use bytes::Bytes;
+use ringkv_protocol::Frame;
+use ringkv_shard::slot::key_slot;
+
+use crate::cluster::Cluster;
+use crate::dispatch::Session;
+use crate::server::Shared;
+
+/// Runs `READONLY`, `READWRITE` or `ASKING`.
+pub(super) fn connection_mode(shared: &Shared, session: &mut Session, name: &str) -> Frame {
+    if shared.log.cluster().is_none() {
+        return disabled();
+    }
+    match name {
+        "readonly" => session.readonly = true,
+        "readwrite" => session.readonly = false,
+        _ => {}
+    }
+    Frame::ok()
+}
+
+/// Runs a `CLUSTER` subcommand.
+pub(super) fn cluster(shared: &Shared, argv: &[Bytes]) -> Frame {
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    if sub == "keyslot" {
+        return match argv.len() {
+            3 => Frame::Integer(i64::from(key_slot(&argv[2]))),
+            _ => wrong_subcommand_arity(&sub),
+        };
+    }
+    let Some(cluster) = shared.log.cluster() else {
+        return disabled();
+    };
+    match (sub.as_str(), argv.len()) {
+        ("myid", 2) => Frame::bulk(cluster.node_name(cluster.me())),
+        ("info", 2) => Frame::bulk(info(cluster)),
+        ("slots", 2) => slots(cluster),
+        ("nodes", 2) => Frame::bulk(nodes(cluster)),
+        ("countkeysinslot", 3) => match slot_arg(&argv[2]) {
+            Some(slot) => Frame::Integer(shared.reader.keys_in_slot(slot) as i64),
+            None => Frame::error("ERR Invalid slot"),
+        },
+        ("myid" | "info" | "slots" | "nodes" | "countkeysinslot", _) => {
+            wrong_subcommand_arity(&sub)
+        }
+        _ => Frame::error(format!(
+            "ERR unknown subcommand '{}'. Try CLUSTER HELP.",
+            String::from_utf8_lossy(&argv[1])
+        )),
+    }
+}
+
+fn disabled() -> Frame {
+    Frame::error("ERR This instance has cluster support disabled")
+}
+
+fn wrong_subcommand_arity(sub: &str) -> Frame {
+    Frame::error(format!(
+        "ERR wrong number of arguments for 'cluster|{sub}' command"
+    ))
+}
+
+fn slot_arg(arg: &[u8]) -> Option<u16> {
+    std::str::from_utf8(arg)
+        .ok()?
+        .parse::<u16>()
+        .ok()
+        .filter(|s| *s < 16384)
+}
+
+/// `CLUSTER INFO`.
+fn info(cluster: &Cluster) -> String {
+    let shards = cluster.shard_views();
+    let led = shards.iter().filter(|s| s.leader.is_some()).count();
+    let state = if led == shards.len() { "ok" } else { "fail" };
+    let nodes = cluster.node_ids().len();
+    format!(
+        "cluster_enabled:1\r\ncluster_state:{state}\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{nodes}\r\ncluster_size:{nodes}\r\ncluster_current_epoch:1\r\ncluster_my_epoch:1\r\ncluster_shards:{}\r\ncluster_shards_with_leader:{led}\r\n",
+        shards.len()
+    )
+}
+
+/// `CLUSTER SLOTS`: each shard's range with its leader first, then its other replicas.
+fn slots(cluster: &Cluster) -> Frame {
+    let entries = cluster
+        .shard_views()
+        .into_iter()
+        .map(|shard| {
+            let mut entry = vec![
+                Frame::Integer(i64::from(*shard.slots.start())),
+                Frame::Integer(i64::from(*shard.slots.end())),
+            ];
+            let leader = shard.leader.unwrap_or(shard.replicas[0]);
+            let others = shard.replicas.iter().copied().filter(|r| *r != leader);
+            for node in std::iter::once(leader).chain(others) {
+                let (host, port) = cluster.client_addr(node);
+                entry.push(Frame::Array(vec![
+                    Frame::bulk(host),
+                    Frame::Integer(i64::from(port)),
+                    Frame::bulk(cluster.node_name(node)),
+                ]));
+            }
+            Frame::Array(entry)
+        })
+        .collect();
+    Frame::Array(entries)
+}
+
+/// `CLUSTER NODES`: every node as a master of the slot ranges it leads.
+fn nodes(cluster: &Cluster) -> String {
+    let shards = cluster.shard_views();
+    let mut out = String::new();
+    for node in cluster.node_ids() {
+        let (host, port) = cluster.client_addr(node);
+        let flags = if node == cluster.me() {
+            "myself,master"
+        } else {
+            "master"
+        };
+        out.push_str(&format!(
+            "{} {host}:{port}@{} {flags} - 0 0 1 connected",
+            cluster.node_name(node),
+            cluster.cluster_port(node)
+        ));
+        for shard in shards
+            .iter()
+            .filter(|s| s.leader.unwrap_or(s.replicas[0]) == node)
+        {
+            out.push_str(&format!(" {}-{}", shard.slots.start(), shard.slots.end()));
+        }
+        out.push('\n');
+    }
+    out
+}
