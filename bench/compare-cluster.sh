@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Throughput and latency of a 3-node ringkv cluster (every shard replicated 3 times with Raft,
+# each write fsynced on a majority) against a 3-master Redis Cluster (no replicas, no RDB, no
+# AOF), on this machine, in the same run.
+#
+# redis-benchmark --cluster drives both: it reads CLUSTER NODES and sends every key to the
+# node that owns its slot (for ringkv, the shard's Raft leader). Rounds alternate which target
+# runs first; the script prints median requests per second, p50 and p99 latency per test, and
+# the ratio ringkv/redis, as text and as Markdown for docs/benchmarks.md.
+#
+# Environment (defaults in brackets):
+#   ROUNDS [3]  N_P1 [100000]  N_P16 [400000]  CLIENTS [50]  KEYSPACE [100000]
+#   TESTS [set,get]  PIPELINES ["1 16"]  SHARDS [64]
+#   REDIS_BASE [17001]  RINGKV_BASE [17101]   (three consecutive client ports each;
+#                                              ringkv's cluster ports are these + 10000)
+#   RINGKV_BIN   use this binary instead of building target/release/ringkv
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+N_P1=${N_P1:-100000}
+N_P16=${N_P16:-400000}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-100000}
+TESTS=${TESTS:-set,get}
+PIPELINES=${PIPELINES:-1 16}
+SHARDS=${SHARDS:-64}
+REDIS_BASE=${REDIS_BASE:-17001}
+RINGKV_BASE=${RINGKV_BASE:-17101}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-cluster.XXXXXX")
+PIDS=()
+
+die() { echo "compare-cluster: $*" >&2; exit 1; }
+log() { echo "compare-cluster: $*" >&2; }
+
+cleanup() {
+    local pid
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+    log "installing redis-server and redis-tools with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+if [ -n "${RINGKV_BIN:-}" ]; then
+    RINGKV=$RINGKV_BIN
+else
+    log "building ringkv (release)"
+    (cd "$ROOT" && cargo build --release -p ringkv >&2)
+    RINGKV="${CARGO_TARGET_DIR:-$ROOT/target}/release/ringkv"
+fi
+
+wait_for() { # wait_for DESCRIPTION COMMAND...: retry for 30 s
+    local what=$1 i
+    shift
+    for i in $(seq 1 300); do
+        if "$@" >/dev/null 2>&1; then return; fi
+        sleep 0.1
+    done
+    die "$what did not happen within 30 s (logs in $WORK)"
+}
+
+start_redis_cluster() {
+    local i port nodes=()
+    for i in 0 1 2; do
+        port=$((REDIS_BASE + i))
+        mkdir -p "$WORK/redis$i"
+        (cd "$WORK/redis$i" && exec redis-server --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
+            --cluster-config-file nodes.conf --save "" --appendonly no >"$WORK/redis$i.log" 2>&1) &
+        PIDS+=($!)
+        wait_for "redis on $port" redis-cli -p "$port" ping
+        nodes+=("127.0.0.1:$port")
+    done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$WORK/create.log" 2>&1 ||
+        die "redis-cli --cluster create failed: $(cat "$WORK/create.log")"
+    wait_for "redis cluster ok" sh -c "redis-cli -p $REDIS_BASE cluster info | grep -q cluster_state:ok"
+}
+
+start_ringkv_cluster() {
+    local i peers=""
+    for i in 1 2 3; do peers="$peers${peers:+,}$i=127.0.0.1:$((RINGKV_BASE + i - 1))"; done
+    for i in 1 2 3; do
+        RINGKV_LOG=warn "$RINGKV" server --port "$((RINGKV_BASE + i - 1))" --dir "$WORK/ringkv$i" \
+            --node-id "$i" --peers "$peers" --shards "$SHARDS" >"$WORK/ringkv$i.log" 2>&1 &
+        PIDS+=($!)
+    done
+    for i in 0 1 2; do
+        wait_for "ringkv shards elected on $((RINGKV_BASE + i))" \
+            sh -c "redis-cli -p $((RINGKV_BASE + i)) cluster info | grep -q cluster_state:ok"
+    done
+}
+
+# Appends "target,pipeline,test,rps,p50,p99" rows from one redis-benchmark --csv run.
+record() {
+    awk -F'","' -v target="$1" -v pipeline="$2" '
+        { gsub(/^"|"\r?$/, "") }
+        $1 == "test" { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        NF >= 2 { printf "%s,%s,%s,%s,%s,%s\n", target, pipeline, $1, $(col["rps"]), $(col["p50_latency_ms"]), $(col["p99_latency_ms"]) }
+    ' "$3" >>"$WORK/results.csv"
+}
+
+run() {
+    local round pipeline n target port csv
+    : >"$WORK/results.csv"
+    for round in $(seq 1 "$ROUNDS"); do
+        for pipeline in $PIPELINES; do
+            if [ "$pipeline" = 1 ]; then n=$N_P1; else n=$N_P16; fi
+            for target in $([ $((round % 2)) = 1 ] && echo "redis ringkv" || echo "ringkv redis"); do
+                if [ "$target" = redis ]; then port=$REDIS_BASE; else port=$RINGKV_BASE; fi
+                csv="$WORK/$target-$pipeline-$round.csv"
+                log "round $round/$ROUNDS: $target -P $pipeline -n $n"
+                redis-benchmark --cluster -h 127.0.0.1 -p "$port" -t "$TESTS" -c "$CLIENTS" -P "$pipeline" \
+                    -r "$KEYSPACE" -n "$n" --csv >"$csv" 2>"$WORK/bench.err" ||
+                    die "redis-benchmark failed against $target: $(tail -5 "$WORK/bench.err")"
+                record "$target" "$pipeline" "$csv"
+            done
+        done
+    done
+}
+
+report() {
+    awk -F, '
+        function median(list,    n, v, i, j, t) {
+            n = split(list, v, " ")
+            for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
+            return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        {
+            key = $3 " -P " $2
+            if (!(key in seen)) { seen[key] = 1; order[++rows] = key }
+            rps[key, $1] = rps[key, $1] " " $4; p50[key, $1] = p50[key, $1] " " $5; p99[key, $1] = p99[key, $1] " " $6
+        }
+        END {
+            printf "| test | Redis Cluster rps | ringkv rps | ratio | Redis p50/p99 ms | ringkv p50/p99 ms |\n|---|---:|---:|---:|---:|---:|\n"
+            for (r = 1; r <= rows; r++) {
+                k = order[r]; a = median(rps[k, "redis"]); b = median(rps[k, "ringkv"])
+                printf "| %s | %.0f | %.0f | %.2f | %s / %s | %s / %s |\n", k, a, b, (a > 0 ? b / a : 0),
+                    median(p50[k, "redis"]), median(p99[k, "redis"]), median(p50[k, "ringkv"]), median(p99[k, "ringkv"])
+            }
+        }' "$WORK/results.csv"
+}
+
+start_redis_cluster
+start_ringkv_cluster
+run
+report
