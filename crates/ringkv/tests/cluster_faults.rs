@@ -93,7 +93,8 @@ fn assert_all_present(cluster: &TestCluster, acked: &HashMap<String, String>) {
             let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
             let v: redis::RedisResult<Option<String>> = c.get(key);
             eprintln!(
-                "DEBUG node {i} has {key}: {v:?} slot {}",
+                "node {} holds {key} (slot {}): {v:?}",
+                i + 1,
                 get_slot(key.as_bytes())
             );
         }
