@@ -5,7 +5,8 @@
 //! - `group ++ 'v'` → the vote
 //! - `group ++ 'c'` → the committed log id
 //! - `group ++ 'p'` → the last purged log id
-//! - `group ++ 'a'` → the applied log id and membership, written with the data they describe
+//! - `group ++ 'a'` → the applied log id, written with the data it describes
+//! - `group ++ 'm'` → the membership as of the applied log id
 //! - `group ++ 's'` → the current snapshot's metadata and file name
 
 use crate::types::GroupId;
@@ -49,9 +50,14 @@ pub fn purged(group: GroupId) -> Vec<u8> {
     key(group, b'p')
 }
 
-/// The applied log id and membership.
+/// The applied log id.
 pub fn applied(group: GroupId) -> Vec<u8> {
     key(group, b'a')
+}
+
+/// The applied membership.
+pub fn membership(group: GroupId) -> Vec<u8> {
+    key(group, b'm')
 }
 
 /// The current snapshot.

@@ -12,6 +12,7 @@
 
 mod keys;
 pub mod log_store;
+mod log_tail;
 pub mod network;
 pub mod node;
 pub mod replica;

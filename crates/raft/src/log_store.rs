@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{LogState, RaftLogReader, StorageIOError};
+use parking_lot::Mutex;
 use ringkv_storage::{Engine, Table, WriteBatch};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::keys;
+use crate::log_tail::LogTail;
 use crate::syncer::Syncer;
 use crate::types::{Entry, GroupId, LogId, StorageError, TypeConfig, Vote};
 
@@ -24,6 +26,7 @@ pub struct LogStore {
     group: GroupId,
     engine: Arc<dyn Engine>,
     syncer: Syncer,
+    tail: Arc<Mutex<LogTail>>,
 }
 
 /// Encodes a value stored in the `Raft` table.
@@ -42,9 +45,10 @@ pub(crate) fn read<T: DeserializeOwned>(
     else {
         return Ok(None);
     };
-    bincode::deserialize(&raw)
-        .map(Some)
-        .map_err(|e| StorageIOError::read(&e).into())
+    bincode::deserialize(&raw).map(Some).map_err(|e| {
+        let e = std::io::Error::other(format!("raft state key {key:?} ({} bytes): {e}", raw.len()));
+        StorageIOError::read(&e).into()
+    })
 }
 
 impl LogStore {
@@ -54,6 +58,7 @@ impl LogStore {
             group,
             engine,
             syncer,
+            tail: Arc::default(),
         }
     }
 
@@ -63,32 +68,24 @@ impl LogStore {
             .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
-    /// Deletes the log entries with `from <= index < to`.
-    fn delete_range(&self, from: u64, to: Option<u64>) -> Result<(), StorageError> {
-        let end = to.map_or_else(|| keys::log_end(self.group), |t| keys::log(self.group, t));
-        loop {
-            let chunk = self
-                .engine
-                .scan(
-                    Table::Raft,
-                    &keys::log(self.group, from),
-                    Some(&end),
-                    READ_CHUNK,
-                )
-                .map_err(|e| StorageIOError::read_logs(&e))?;
-            if chunk.is_empty() {
-                return Ok(());
-            }
+    /// Deletes the log entries with `from <= index < to`; indexes are dense, so no scan.
+    fn delete_indexes(&self, from: u64, to: u64) -> Result<(), StorageError> {
+        let mut start = from;
+        while start < to {
+            let end = to.min(start.saturating_add(READ_CHUNK as u64));
             let mut batch = WriteBatch::new();
-            for (k, _) in chunk {
-                batch.delete(Table::Raft, &k);
+            for index in start..end {
+                batch.delete(Table::Raft, &keys::log(self.group, index));
             }
             self.write(batch)?;
+            start = end;
         }
+        Ok(())
     }
 
-    fn last_entry(&self) -> Result<Option<LogId>, StorageError> {
-        let mut start = keys::log(self.group, 0);
+    /// The log id of the last entry, searching from `from` (entries before it were purged).
+    fn last_entry(&self, from: u64) -> Result<Option<LogId>, StorageError> {
+        let mut start = keys::log(self.group, from);
         let end = keys::log_end(self.group);
         let mut last = None;
         loop {
@@ -123,11 +120,15 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(&s) => s + 1,
             Bound::Unbounded => 0,
         };
-        let end = match range.end_bound() {
-            Bound::Included(&e) => keys::log(self.group, e + 1),
-            Bound::Excluded(&e) => keys::log(self.group, e),
-            Bound::Unbounded => keys::log_end(self.group),
+        let end_index = match range.end_bound() {
+            Bound::Included(&e) => Some(e + 1),
+            Bound::Excluded(&e) => Some(e),
+            Bound::Unbounded => None,
         };
+        if let Some(entries) = end_index.and_then(|end| self.tail.lock().get(start, end)) {
+            return Ok(entries);
+        }
+        let end = end_index.map_or_else(|| keys::log_end(self.group), |e| keys::log(self.group, e));
         let rows = self
             .engine
             .scan(
@@ -149,7 +150,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let last_purged_log_id: Option<LogId> =
             read(self.engine.as_ref(), &keys::purged(self.group))?;
-        let last_log_id = self.last_entry()?.or(last_purged_log_id);
+        let first = last_purged_log_id.map_or(0, |l| l.index + 1);
+        let last_log_id = self.last_entry(first)?.or(last_purged_log_id);
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
@@ -197,27 +199,43 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: Send,
     {
         let mut batch = WriteBatch::new();
+        let mut appended = Vec::new();
         for entry in entries {
+            let encoded = encode(&entry);
             batch.put(
                 Table::Raft,
                 &keys::log(self.group, entry.log_id.index),
-                &encode(&entry),
+                &encoded,
             );
+            appended.push((entry, encoded.len()));
         }
         self.write(batch)?;
+        let mut tail = self.tail.lock();
+        for (entry, size) in appended {
+            tail.push(entry, size);
+        }
+        drop(tail);
         self.syncer
             .after_sync(Box::new(move |result| callback.log_io_completed(result)));
         Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.delete_range(log_id.index, None)
+        self.tail.lock().truncate(log_id.index);
+        let first = log_id.index;
+        match self.last_entry(first)? {
+            Some(last) => self.delete_indexes(first, last.index + 1),
+            None => Ok(()),
+        }
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let previous: Option<LogId> = read(self.engine.as_ref(), &keys::purged(self.group))?;
+        let first = previous.map_or(0, |l| l.index + 1);
         let mut batch = WriteBatch::new();
         batch.put(Table::Raft, &keys::purged(self.group), &encode(&log_id));
         self.write(batch)?;
-        self.delete_range(0, Some(log_id.index + 1))
+        self.tail.lock().purge(log_id.index);
+        self.delete_indexes(first, log_id.index + 1)
     }
 }

@@ -37,8 +37,8 @@ impl ShardStore {
     /// Opens the applied state of `group`, whose data `shard` holds; snapshot files go in `dir`.
     pub fn open(group: GroupId, shard: StateMachine, dir: &Path) -> Result<Self, StorageError> {
         let engine = shard.engine().clone();
-        let (applied, membership) =
-            read(engine.as_ref(), &keys::applied(group))?.unwrap_or_default();
+        let applied: Option<LogId> = read(engine.as_ref(), &keys::applied(group))?.flatten();
+        let membership = read(engine.as_ref(), &keys::membership(group))?.unwrap_or_default();
         std::fs::create_dir_all(dir).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         Ok(ShardStore {
             group,
@@ -51,13 +51,21 @@ impl ShardStore {
         })
     }
 
-    fn record(&self) -> WriteBatch {
+    /// The batch recording the applied position (and, with `membership`, the membership).
+    fn record(&self, membership: bool) -> WriteBatch {
         let mut batch = WriteBatch::new();
         batch.put(
             Table::Raft,
             &keys::applied(self.group),
-            &encode(&(self.applied, &self.membership)),
+            &encode(&self.applied),
         );
+        if membership {
+            batch.put(
+                Table::Raft,
+                &keys::membership(self.group),
+                &encode(&self.membership),
+            );
+        }
         batch
     }
 
@@ -156,16 +164,16 @@ impl RaftStateMachine<TypeConfig> for ShardStore {
             self.applied = Some(entry.log_id);
             match entry.payload {
                 EntryPayload::Normal(proposal) => {
-                    let record = self.record();
+                    let record = self.record(false);
                     replies.push(self.shard.apply_with(&proposal, record));
                 }
                 EntryPayload::Blank => {
-                    self.write(self.record())?;
+                    self.write(self.record(false))?;
                     replies.push(Frame::ok());
                 }
                 EntryPayload::Membership(membership) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), membership);
-                    self.write(self.record())?;
+                    self.write(self.record(true))?;
                     replies.push(Frame::ok());
                 }
             }
@@ -227,7 +235,7 @@ impl RaftStateMachine<TypeConfig> for ShardStore {
         })?;
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.write(self.record())?;
+        self.write(self.record(true))?;
         let path = self.snapshot_path(&meta.snapshot_id);
         if let Some(received) = self.receiving.take() {
             std::fs::rename(&received, &path).map_err(err)?;
