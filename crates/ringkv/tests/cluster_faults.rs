@@ -236,3 +236,35 @@ fn a_follower_behind_a_compacted_log_catches_up_from_a_snapshot() {
         cluster.log_text(lagging)
     );
 }
+
+#[test]
+fn a_node_without_the_cluster_secret_is_refused_and_the_others_go_on() {
+    let secret = ["--shards", "1", "--cluster-secret", "right"];
+    let mut cluster = TestCluster::start(3, &secret);
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let leader = cluster.leader_of(0, 0).unwrap();
+    let outsider = (leader + 1) % 3;
+    cluster.restart_with(outsider, &["--shards", "1", "--cluster-secret", "wrong"]);
+    let mut con = cluster.client().get_connection().unwrap();
+    for i in 0..50 {
+        let _: () = con.set(format!("k{i}"), i).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cluster
+        .log_text(leader)
+        .contains("refused a peer without the cluster secret")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the leader never refused the outsider"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let mut outsider_con = redis::Client::open(cluster.nodes[outsider].url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("READONLY").query(&mut outsider_con).unwrap();
+    let seen: Option<i64> = outsider_con.get("k49").unwrap();
+    assert_eq!(seen, None, "a node with the wrong secret received data");
+}

@@ -27,6 +27,8 @@ pub struct ClusterNode {
     pub dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    /// Flags of this node in place of the cluster's, after [`TestCluster::restart_with`].
+    own_flags: Option<Vec<String>>,
 }
 
 impl ClusterNode {
@@ -75,6 +77,7 @@ impl TestCluster {
                 dir: tmp.path().join(format!("n{}", i + 1)),
                 log: tmp.path().join(format!("n{}.log", i + 1)),
                 child: None,
+                own_flags: None,
             });
         }
         let mut cluster = TestCluster {
@@ -109,7 +112,7 @@ impl TestCluster {
             .args(["--bind", &node.host, "--port", &node.port.to_string()])
             .args(["--dir", node.dir.to_str().unwrap()])
             .args(["--node-id", &node.id.to_string(), "--peers", &self.peers])
-            .args(&self.extra)
+            .args(node.own_flags.as_ref().unwrap_or(&self.extra))
             .env("RINGKV_LOG", "info,openraft=warn,fjall=warn,lsm_tree=warn")
             .stdout(Stdio::null())
             .stderr(log);
@@ -160,6 +163,12 @@ impl TestCluster {
         self.kill(i);
         self.spawn(i);
         self.wait_reachable(i);
+    }
+
+    /// Starts node `i` again with `flags` in place of the cluster's extra flags.
+    pub fn restart_with(&mut self, i: usize, flags: &[&str]) {
+        self.nodes[i].own_flags = Some(flags.iter().map(|s| s.to_string()).collect());
+        self.restart(i);
     }
 
     /// Freezes node `i` (SIGSTOP): it holds its sockets but answers nothing.
