@@ -6,6 +6,10 @@
 //! data from a batch wait for that batch's fsync too, so no client ever observes a write that
 //! a crash could take back. This is the single-node stand-in for a shard's Raft group: it
 //! keeps the same `propose(Mutation) -> reply` boundary.
+//!
+//! The memory engine persists nothing, so there is nothing to wait for: its proposals are
+//! applied by the proposing task itself, in order under a lock, without the applier thread
+//! and its two thread hops per write.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -13,13 +17,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use ringkv_protocol::Frame;
 use ringkv_shard::{Mutation, Proposal, StateMachine};
 use ringkv_storage::Engine;
 use tokio::sync::{oneshot, watch};
 
-use crate::config::{FsyncPolicy, ServerConfig};
+use crate::config::{EngineKind, FsyncPolicy, ServerConfig};
 
 /// Most proposals applied between two fsyncs.
 const MAX_GROUP: usize = 8192;
@@ -34,19 +38,32 @@ struct Entry {
 
 /// Handle to a shard's local log; cheap to clone.
 #[derive(Clone)]
-pub struct LocalLog {
+pub enum LocalLog {
+    /// Applied and made durable by the applier thread, with group commit.
+    Applier(AppliedLog),
+    /// Applied by the proposer: nothing is persisted (memory engine).
+    Inline(Arc<Mutex<StateMachine>>),
+}
+
+/// The applier thread's side of the log.
+#[derive(Clone)]
+pub struct AppliedLog {
     tx: mpsc::Sender<Entry>,
     applied: Arc<AtomicU64>,
     durable: watch::Receiver<u64>,
 }
 
 impl LocalLog {
-    /// Starts the applier thread for `state_machine` over `engine`.
+    /// Starts the log of `state_machine` over `engine`: inline for an engine that persists
+    /// nothing, else with an applier thread.
     pub fn start(
         state_machine: StateMachine,
         engine: Arc<dyn Engine>,
         config: Arc<RwLock<ServerConfig>>,
     ) -> std::io::Result<Self> {
+        if config.read().engine == EngineKind::Memory {
+            return Ok(LocalLog::Inline(Arc::new(Mutex::new(state_machine))));
+        }
         let (tx, rx) = mpsc::channel();
         let applied = Arc::new(AtomicU64::new(0));
         let (durable_tx, durable) = watch::channel(0);
@@ -61,39 +78,50 @@ impl LocalLog {
         thread::Builder::new()
             .name("ringkv-applier".to_owned())
             .spawn(move || applier.run(rx))?;
-        Ok(LocalLog {
+        Ok(LocalLog::Applier(AppliedLog {
             tx,
             applied,
             durable,
-        })
+        }))
     }
 
     /// Proposes `mutation` with clock `now`; the receiver yields its reply once it is durable.
     pub fn propose(&self, mutation: Mutation, now: u64) -> oneshot::Receiver<Frame> {
         let (reply, rx) = oneshot::channel();
-        let entry = Entry {
-            proposal: Proposal { now, mutation },
-            reply,
-        };
-        if let Err(mpsc::SendError(entry)) = self.tx.send(entry) {
-            let _ = entry
-                .reply
-                .send(Frame::error("ERR server is shutting down"));
+        let proposal = Proposal { now, mutation };
+        match self {
+            LocalLog::Inline(state_machine) => {
+                let _ = reply.send(state_machine.lock().apply(&proposal));
+            }
+            LocalLog::Applier(log) => {
+                if let Err(mpsc::SendError(entry)) = log.tx.send(Entry { proposal, reply }) {
+                    let _ = entry
+                        .reply
+                        .send(Frame::error("ERR server is shutting down"));
+                }
+            }
         }
         rx
     }
 
-    /// Position of the last proposal whose effects readers may already see.
+    /// Position of the last proposal whose effects readers may already see (0 inline, where
+    /// everything applied is as durable as it will ever be).
     pub fn applied(&self) -> u64 {
-        self.applied.load(Ordering::SeqCst)
+        match self {
+            LocalLog::Inline(_) => 0,
+            LocalLog::Applier(log) => log.applied.load(Ordering::SeqCst),
+        }
     }
 
     /// Waits until everything up to `position` is durable.
     pub async fn wait_durable(&self, position: u64) {
-        if *self.durable.borrow() >= position {
+        let LocalLog::Applier(log) = self else {
+            return;
+        };
+        if *log.durable.borrow() >= position {
             return;
         }
-        let mut durable = self.durable.clone();
+        let mut durable = log.durable.clone();
         let _ = durable.wait_for(|d| *d >= position).await;
     }
 }
