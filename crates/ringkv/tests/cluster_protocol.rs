@@ -27,7 +27,10 @@ fn followers_redirect_to_the_leader_and_serve_reads_only_after_readonly() {
     let moved = format!("MOVED {slot} 127.0.0.1:{}", cluster.nodes[leader].port);
 
     let mut lead = conn(&cluster, leader);
-    assert_eq!(q(&mut lead, &["SET", "greeting", "hello"]), redis::Value::Okay);
+    assert_eq!(
+        q(&mut lead, &["SET", "greeting", "hello"]),
+        redis::Value::Okay
+    );
     let mut f = conn(&cluster, follower);
     assert_eq!(err(&mut f, &["SET", "greeting", "x"]), moved);
     assert_eq!(err(&mut f, &["GET", "greeting"]), moved);
@@ -35,12 +38,39 @@ fn followers_redirect_to_the_leader_and_serve_reads_only_after_readonly() {
         err(&mut lead, &["MSET", "a", "1", "b", "2"]),
         "CROSSSLOT Keys in request don't hash to the same slot"
     );
-    assert_eq!(q(&mut lead, &["MSET", "{t}a", "1", "{t}b", "2"]), redis::Value::Okay);
+    assert_eq!(
+        q(&mut lead, &["MSET", "{t}a", "1", "{t}b", "2"]),
+        redis::Value::Okay
+    );
+    let slot_arg = slot.to_string();
+    let keys: Vec<String> = redis::cmd("CLUSTER")
+        .arg("GETKEYSINSLOT")
+        .arg(&slot_arg)
+        .arg(10)
+        .query(&mut lead)
+        .unwrap();
+    assert_eq!(keys, ["greeting"]);
+    let count = q(&mut lead, &["CLUSTER", "COUNTKEYSINSLOT", &slot_arg]);
+    assert_eq!(count, redis::Value::Int(1));
+    let shards: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
+        .arg("SHARDS")
+        .query(&mut lead)
+        .unwrap();
+    assert_eq!(shards.len(), 1);
+    let nodes: Vec<redis::Value> = redis::from_redis_value(&shards[0][3]).unwrap();
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(
+        err(&mut lead, &["CLUSTER", "GETKEYSINSLOT", "16384", "1"]),
+        "ERR Invalid slot"
+    );
 
     assert_eq!(q(&mut f, &["READONLY"]), redis::Value::Okay);
     let deadline = Instant::now() + Duration::from_secs(5);
     while q(&mut f, &["GET", "greeting"]) != redis::Value::BulkString(b"hello".to_vec()) {
-        assert!(Instant::now() < deadline, "the follower never saw the write");
+        assert!(
+            Instant::now() < deadline,
+            "the follower never saw the write"
+        );
         thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(err(&mut f, &["SET", "greeting", "x"]), moved);
@@ -53,7 +83,10 @@ fn followers_redirect_to_the_leader_and_serve_reads_only_after_readonly() {
     assert_eq!(myid, format!("{:040x}", follower + 1));
     let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut f).unwrap();
     assert_eq!(nodes.lines().count(), 3);
-    assert!(nodes.contains(&format!("{myid} 127.0.0.1:{}@", cluster.nodes[follower].port)));
+    assert!(nodes.contains(&format!(
+        "{myid} 127.0.0.1:{}@",
+        cluster.nodes[follower].port
+    )));
     assert!(nodes.lines().any(|l| l.ends_with(" 0-16383")));
     let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut f).unwrap();
     assert!(info.contains("cluster_state:ok"), "{info}");
@@ -68,7 +101,10 @@ fn followers_redirect_to_the_leader_and_serve_reads_only_after_readonly() {
             break;
         }
         assert!(reply.starts_with("MOVED"), "unexpected reply {reply}");
-        assert!(Instant::now() < deadline, "the lone follower never said TRYAGAIN");
+        assert!(
+            Instant::now() < deadline,
+            "the lone follower never said TRYAGAIN"
+        );
         thread::sleep(Duration::from_millis(100));
     }
 }
@@ -85,5 +121,8 @@ fn a_single_node_says_cluster_support_is_disabled() {
         err(&mut con, &["READONLY"]),
         "ERR This instance has cluster support disabled"
     );
-    assert_eq!(q(&mut con, &["CLUSTER", "KEYSLOT", "{user}1"]), redis::Value::Int(5474));
+    assert_eq!(
+        q(&mut con, &["CLUSTER", "KEYSLOT", "{user}1"]),
+        redis::Value::Int(5474)
+    );
 }

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use ringkv_protocol::Frame;
+use ringkv_shard::layout::slot_start;
 use ringkv_shard::slot::key_slot;
 
 use crate::cluster::Cluster;
@@ -43,14 +44,93 @@ pub(super) fn cluster(shared: &Shared, argv: &[Bytes]) -> Frame {
             Some(slot) => Frame::Integer(shared.reader.keys_in_slot(slot) as i64),
             None => Frame::error("ERR Invalid slot"),
         },
-        ("myid" | "info" | "slots" | "nodes" | "countkeysinslot", _) => {
-            wrong_subcommand_arity(&sub)
-        }
+        ("shards", 2) => shards(cluster),
+        ("getkeysinslot", 4) => keys_in_slot(shared, &argv[2], &argv[3]),
+        (
+            "myid" | "info" | "slots" | "nodes" | "shards" | "countkeysinslot" | "getkeysinslot",
+            _,
+        ) => wrong_subcommand_arity(&sub),
         _ => Frame::error(format!(
             "ERR unknown subcommand '{}'. Try CLUSTER HELP.",
             String::from_utf8_lossy(&argv[1])
         )),
     }
+}
+
+/// `CLUSTER GETKEYSINSLOT slot count`: a range scan of the slot, never a full scan.
+fn keys_in_slot(shared: &Shared, slot: &[u8], count: &[u8]) -> Frame {
+    let Some(slot) = slot_arg(slot) else {
+        return Frame::error("ERR Invalid slot");
+    };
+    let Some(count) = std::str::from_utf8(count)
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+    else {
+        return Frame::error("ERR Invalid number of keys");
+    };
+    let start = slot_start(slot);
+    let end = slot.checked_add(1).map(slot_start);
+    match shared
+        .reader
+        .scan_keys(&start, end.as_ref().map(|e| &e[..]), count)
+    {
+        Ok(rows) => Frame::Array(
+            rows.into_iter()
+                .map(|(k, _)| Frame::Bulk(k.slice(2..)))
+                .collect(),
+        ),
+        Err(e) => Frame::from(e),
+    }
+}
+
+/// `CLUSTER SHARDS`: each shard's slot range and its replicas, the leader marked `master`.
+fn shards(cluster: &Cluster) -> Frame {
+    let entries = cluster
+        .shard_views()
+        .into_iter()
+        .map(|shard| {
+            let leader = shard.leader.unwrap_or(shard.replicas[0]);
+            let health = if shard.leader.is_some() {
+                "online"
+            } else {
+                "loading"
+            };
+            let nodes = shard
+                .replicas
+                .iter()
+                .map(|&node| {
+                    let (host, port) = cluster.client_addr(node);
+                    let role = if node == leader { "master" } else { "replica" };
+                    Frame::Array(vec![
+                        Frame::bulk("id"),
+                        Frame::bulk(cluster.node_name(node)),
+                        Frame::bulk("port"),
+                        Frame::Integer(i64::from(port)),
+                        Frame::bulk("ip"),
+                        Frame::bulk(host.clone()),
+                        Frame::bulk("endpoint"),
+                        Frame::bulk(host),
+                        Frame::bulk("role"),
+                        Frame::bulk(role),
+                        Frame::bulk("replication-offset"),
+                        Frame::Integer(0),
+                        Frame::bulk("health"),
+                        Frame::bulk(health),
+                    ])
+                })
+                .collect();
+            Frame::Array(vec![
+                Frame::bulk("slots"),
+                Frame::Array(vec![
+                    Frame::Integer(i64::from(*shard.slots.start())),
+                    Frame::Integer(i64::from(*shard.slots.end())),
+                ]),
+                Frame::bulk("nodes"),
+                Frame::Array(nodes),
+            ])
+        })
+        .collect();
+    Frame::Array(entries)
 }
 
 fn disabled() -> Frame {
