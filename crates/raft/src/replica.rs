@@ -82,14 +82,11 @@ impl Replica {
         }
     }
 
-    /// Node ids of the voters of this shard's group.
-    pub fn voters(&self) -> Vec<NodeId> {
-        self.raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .collect()
+    /// Starts an election now rather than after a timeout, so that the preferred replica of
+    /// each shard usually wins at start-up and leaders spread over the nodes.
+    pub async fn campaign(&self) {
+        if let Err(e) = self.raft.trigger().elect().await {
+            tracing::debug!(error = %e, "could not start an election");
+        }
     }
 }

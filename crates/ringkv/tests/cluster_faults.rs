@@ -17,6 +17,16 @@ use redis::Commands;
 /// Shards of the test clusters; four keeps three 2-core test processes light.
 const SHARD_FLAGS: &[&str] = &["--shards", "4"];
 
+/// Held by each test for its whole run: the tests here time failovers, and several 3-node
+/// clusters at once on a 2-core machine would measure CPU starvation instead.
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A key whose slot falls in the shard starting at `first_slot`.
 fn key_in_shard(first_slot: u16, prefix: &str) -> String {
     (0..)
@@ -133,6 +143,7 @@ fn time_to_write(cluster: &TestCluster, key: &str, since: Instant, limit: Durati
 
 #[test]
 fn killing_each_shard_leader_loses_no_acknowledged_write_and_fails_over_within_3s() {
+    let _serial = one_cluster_at_a_time();
     let mut cluster = TestCluster::start(3, SHARD_FLAGS);
     cluster.wait_for_leaders(Duration::from_secs(20));
     let writers = Writers::start(&cluster, 4);
@@ -171,6 +182,7 @@ fn killing_each_shard_leader_loses_no_acknowledged_write_and_fails_over_within_3
 
 #[test]
 fn killing_every_node_at_once_loses_no_acknowledged_write() {
+    let _serial = one_cluster_at_a_time();
     let mut cluster = TestCluster::start(3, SHARD_FLAGS);
     cluster.wait_for_leaders(Duration::from_secs(20));
     let writers = Writers::start(&cluster, 4);
@@ -193,6 +205,7 @@ fn killing_every_node_at_once_loses_no_acknowledged_write() {
 
 #[test]
 fn a_follower_behind_a_compacted_log_catches_up_from_a_snapshot() {
+    let _serial = one_cluster_at_a_time();
     let mut cluster = TestCluster::start(3, &["--shards", "1", "--raft-snapshot-logs", "200"]);
     cluster.wait_for_leaders(Duration::from_secs(20));
     let leader = cluster.leader_of(0, 0).unwrap();
@@ -239,6 +252,7 @@ fn a_follower_behind_a_compacted_log_catches_up_from_a_snapshot() {
 
 #[test]
 fn a_node_without_the_cluster_secret_is_refused_and_the_others_go_on() {
+    let _serial = one_cluster_at_a_time();
     let secret = ["--shards", "1", "--cluster-secret", "right"];
     let mut cluster = TestCluster::start(3, &secret);
     cluster.wait_for_leaders(Duration::from_secs(20));

@@ -1,4 +1,4 @@
-//! `INFO`: the server, clients, memory, persistence, stats and keyspace sections, in Redis's
+//! `INFO`: the server, clients, memory, persistence, stats, cluster and keyspace sections, in Redis's
 //! `field:value` text format so existing tools can parse them.
 
 use std::fmt::Write;
@@ -10,12 +10,13 @@ use super::REDIS_VERSION;
 use crate::server::Shared;
 use crate::stats::Stats;
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "server",
     "clients",
     "memory",
     "persistence",
     "stats",
+    "cluster",
     "keyspace",
 ];
 
@@ -109,6 +110,11 @@ fn write_section(shared: &Shared, section: &str, out: &mut String) {
             Stats::get(&stats.rejected_connections),
             shared.reader.expired_keys(),
             Stats::get(&stats.evicted_keys),
+        ),
+        "cluster" => write!(
+            out,
+            "# Cluster\r\ncluster_enabled:{}\r\n",
+            u8::from(shared.log.cluster().is_some())
         ),
         _ => {
             let keys = shared.reader.dbsize();

@@ -91,6 +91,11 @@ impl Cluster {
                 .map_err(|e| e.to_string())?;
             replicas.insert(shard.id, replica);
         }
+        for shard in layout.shards() {
+            if shard.replicas[0] == config.node_id && replicas[&shard.id].leader().is_none() {
+                replicas[&shard.id].campaign().await;
+            }
+        }
         Ok(Cluster {
             me: config.node_id,
             refusals: Refusals {
