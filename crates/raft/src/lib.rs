@@ -15,6 +15,7 @@ pub mod log_store;
 mod log_tail;
 pub mod network;
 pub mod node;
+mod read_batch;
 pub mod replica;
 pub mod snapshot;
 pub mod state_machine;

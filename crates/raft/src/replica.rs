@@ -1,12 +1,14 @@
 //! A shard replica as the rest of ringkv sees it: write a proposal, wait until a read would
 //! be linearizable, ask who leads. openraft's errors become [`ReplicaError`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use ringkv_protocol::Frame;
 use ringkv_shard::Proposal;
 
+use crate::read_batch::ReadBatch;
 use crate::types::{NodeAddr, NodeId, Raft};
 
 /// Why a replica did not serve a request.
@@ -25,11 +27,16 @@ pub enum ReplicaError {
 pub struct Replica {
     raft: Raft,
     me: NodeId,
+    reads: Arc<ReadBatch<ReplicaError>>,
 }
 
 impl Replica {
     pub(crate) fn new(raft: Raft, me: NodeId) -> Replica {
-        Replica { raft, me }
+        Replica {
+            raft,
+            me,
+            reads: Arc::default(),
+        }
     }
 
     /// The current leader, as this replica knows it.
@@ -69,17 +76,15 @@ impl Replica {
 
     /// Returns once this replica is confirmed leader by a quorum and has applied everything
     /// committed before the call, so that a read of its data now is linearizable.
+    /// Concurrent callers share confirmations ([`ReadBatch`]).
     pub async fn read_barrier(&self, timeout: Duration) -> Result<(), ReplicaError> {
-        match tokio::time::timeout(timeout, self.raft.ensure_linearizable()).await {
-            Err(_) => Err(ReplicaError::Unavailable(
-                "leadership not confirmed in time".to_owned(),
-            )),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
-                Err(ReplicaError::NotLeader(f.leader_id.zip(f.leader_node)))
-            }
-            Ok(Err(e)) => Err(ReplicaError::Unavailable(e.to_string())),
-        }
+        let raft = self.raft.clone();
+        let barrier = move || {
+            let raft = raft.clone();
+            async move { confirm_leadership(&raft, timeout).await }
+        };
+        let gone = ReplicaError::Unavailable("the read was dropped".to_owned());
+        self.reads.wait(barrier, gone).await
     }
 
     /// Starts an election now rather than after a timeout, so that the preferred replica of
@@ -88,5 +93,19 @@ impl Replica {
         if let Err(e) = self.raft.trigger().elect().await {
             tracing::debug!(error = %e, "could not start an election");
         }
+    }
+}
+
+/// One quorum confirmation of this replica's leadership, waiting for the apply it implies.
+async fn confirm_leadership(raft: &Raft, timeout: Duration) -> Result<(), ReplicaError> {
+    match tokio::time::timeout(timeout, raft.ensure_linearizable()).await {
+        Err(_) => Err(ReplicaError::Unavailable(
+            "leadership not confirmed in time".to_owned(),
+        )),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
+            Err(ReplicaError::NotLeader(f.leader_id.zip(f.leader_node)))
+        }
+        Ok(Err(e)) => Err(ReplicaError::Unavailable(e.to_string())),
     }
 }
