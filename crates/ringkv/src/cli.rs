@@ -1,5 +1,9 @@
 //! Command-line interface: `ringkv server` and its settings, taken from flags, `RINGKV_*`
-//! environment variables and an optional TOML file, in that order of precedence.
+//! environment variables and an optional TOML file, in that order of precedence; the
+//! `ringkv cluster …` admin commands (in `cluster`); and `ringkv demo` (in `demo`).
+
+mod cluster;
+mod demo;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,9 +25,15 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant, reason = "parsed once at startup")]
 enum Command {
     /// Run a node: serves Redis clients with its data stored durably in --dir.
     Server(ServerArgs),
+    /// Cluster administration: placement planning.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Start a local N-node cluster on consecutive ports in one command; Ctrl-C stops it.
+    Demo(demo::DemoArgs),
 }
 
 /// Settings of `ringkv server`. Each flag can also come from the environment variable named
@@ -193,6 +203,8 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Server(args) => run_server(args.into_config()?),
+            Command::Cluster(command) => command.run(),
+            Command::Demo(args) => demo::run(args),
         }
     }
 }
