@@ -3,6 +3,7 @@
 //! `ringkv cluster …` admin commands (in `cluster`); and `ringkv demo` (in `demo`).
 
 mod cluster;
+mod cluster_admin;
 mod demo;
 
 use std::path::PathBuf;
@@ -29,9 +30,8 @@ pub struct Cli {
 enum Command {
     /// Run a node: serves Redis clients with its data stored durably in --dir.
     Server(ServerArgs),
-    /// Cluster administration: placement planning.
-    #[command(subcommand)]
-    Cluster(cluster::ClusterCommand),
+    /// Cluster administration: status, nodes, shards, placement planning.
+    Cluster(cluster::ClusterArgs),
     /// Start a local N-node cluster on consecutive ports in one command; Ctrl-C stops it.
     Demo(demo::DemoArgs),
 }

@@ -1,7 +1,8 @@
-//! `ringkv cluster …`: cluster administration from the command line. For now one
-//! subcommand, `placement-sim`, which compares the placement strategies on simulated
-//! clusters; the work is done by `ringkv_cluster::placement::sim`, this file only reads the
-//! arguments and prints the rows as a table or as JSON.
+//! `ringkv cluster …`: cluster administration from the command line. `status`, `nodes` and
+//! `shards` ask a running node (`--host`, see `cluster_admin`); `placement-sim` compares the
+//! placement strategies on simulated clusters: the work is done by
+//! `ringkv_cluster::placement::sim`, this file only reads the arguments and prints the rows
+//! as a table or as JSON.
 
 use std::fmt::Write as _;
 
@@ -12,21 +13,50 @@ use ringkv_cluster::placement::MAX_SHARDS;
 use ringkv_cluster::Strategy;
 use serde::Serialize;
 
+use super::cluster_admin::{self, Query};
+
 /// The largest simulated cluster.
 const MAX_NODES: usize = 1000;
+
+/// Settings of `ringkv cluster`.
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    /// A node of the cluster to ask, host:port (its client port).
+    #[arg(long, global = true, default_value = "127.0.0.1:6379")]
+    host: String,
+    #[command(subcommand)]
+    command: ClusterCommand,
+}
 
 /// Subcommands of `ringkv cluster`.
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
+    /// The cluster's state, its nodes and shards, and how many shards each node leads.
+    Status(OutputArgs),
+    /// Every node: id, address, flags, and the slot ranges it leads.
+    Nodes(OutputArgs),
+    /// Every shard: its slots, leader, replicas and health.
+    Shards(OutputArgs),
     /// Compare placement strategies on simulated clusters: how evenly each spreads replicas,
     /// and how many replicas move when a node joins or leaves, against the ideal minimum.
     PlacementSim(PlacementSimArgs),
 }
 
-impl ClusterCommand {
+/// How `status`, `nodes` and `shards` print.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ClusterArgs {
     /// Runs the subcommand, printing to stdout.
     pub fn run(self) -> anyhow::Result<()> {
-        match self {
+        match self.command {
+            ClusterCommand::Status(o) => cluster_admin::run(&self.host, Query::Status, o.json),
+            ClusterCommand::Nodes(o) => cluster_admin::run(&self.host, Query::Nodes, o.json),
+            ClusterCommand::Shards(o) => cluster_admin::run(&self.host, Query::Shards, o.json),
             ClusterCommand::PlacementSim(args) => args.run(),
         }
     }
