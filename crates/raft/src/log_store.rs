@@ -96,15 +96,13 @@ impl LogStore {
             let Some((k, v)) = chunk.last() else {
                 return Ok(last);
             };
-            if chunk.len() < READ_CHUNK {
-                let entry: Entry =
-                    bincode::deserialize(v).map_err(|e| StorageIOError::read_logs(&e))?;
-                return Ok(Some(entry.log_id));
-            }
-            let index = keys::log_index(k).unwrap_or(u64::MAX);
             let entry: Entry =
                 bincode::deserialize(v).map_err(|e| StorageIOError::read_logs(&e))?;
             last = Some(entry.log_id);
+            if chunk.len() < READ_CHUNK {
+                return Ok(last);
+            }
+            let index = keys::log_index(k).unwrap_or(u64::MAX);
             start = keys::log(self.group, index.saturating_add(1));
         }
     }

@@ -94,35 +94,41 @@ impl StateMachine {
     /// Applies one proposal, writing `record` (say, the log position applied) in the same
     /// atomic batch as its changes, or on its own when the mutation changes nothing.
     pub fn apply_with(&mut self, proposal: &Proposal, record: WriteBatch) -> Frame {
-        let reply = if matches!(proposal.mutation, Mutation::FlushAll) {
-            self.clear().map(|()| Frame::ok())
+        let (reply, unwritten) = if matches!(proposal.mutation, Mutation::FlushAll) {
+            (self.clear().map(|()| Frame::ok()), Some(record))
         } else {
-            self.apply_in_txn(proposal, record.clone())
+            self.apply_in_txn(proposal, record)
         };
-        let reply = reply.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "mutation failed");
-            Frame::error(format!("ERR {e}"))
-        });
-        let committed =
-            !matches!(reply, Frame::Error(_)) && !matches!(proposal.mutation, Mutation::FlushAll);
-        if !committed && !record.is_empty() {
+        if let Some(record) = unwritten.filter(|r| !r.is_empty()) {
             if let Err(e) = self.engine.write(record) {
                 tracing::error!(error = %e, "recording the applied position failed");
             }
         }
-        reply
+        reply.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "mutation failed");
+            Frame::error(format!("ERR {e}"))
+        })
     }
 
-    fn apply_in_txn(&mut self, proposal: &Proposal, record: WriteBatch) -> Result<Frame> {
+    /// Applies `proposal` in a transaction committed together with `record`; hands `record`
+    /// back when nothing was committed.
+    fn apply_in_txn(
+        &mut self,
+        proposal: &Proposal,
+        record: WriteBatch,
+    ) -> (Result<Frame>, Option<WriteBatch>) {
         let mut txn = Txn::new(self.engine.as_ref(), &self.counts, proposal.now);
-        let reply = apply_mutation(&mut txn, &proposal.mutation)?;
-        if matches!(reply, Frame::Error(_)) {
-            return Ok(reply);
-        }
+        let reply = match apply_mutation(&mut txn, &proposal.mutation) {
+            Ok(reply @ Frame::Error(_)) => return (Ok(reply), Some(record)),
+            Ok(reply) => reply,
+            Err(e) => return (Err(e), Some(record)),
+        };
         let expired = txn.expired;
-        txn.commit(record)?;
+        if let Err(e) = txn.commit(record) {
+            return (Err(e), None);
+        }
         self.expired.fetch_add(expired, Ordering::Relaxed);
-        Ok(reply)
+        (Ok(reply), None)
     }
 }
 
