@@ -169,8 +169,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .map_err(|e| StorageIOError::write_vote(&e).into())
     }
 
+    /// The saved vote, always as not yet committed. openraft reads it only at start-up, and a
+    /// committed vote of this node's own would make it resume leading at once, with the commit
+    /// index it last saved: that can be older than writes it acknowledged before it stopped,
+    /// and reads checked against it would miss them. Uncommitted, the node must win a new
+    /// election, whose blank entry commits (and applies) everything before it.
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
-        read(self.engine.as_ref(), &keys::vote(self.group))
+        let vote: Option<Vote> = read(self.engine.as_ref(), &keys::vote(self.group))?;
+        Ok(vote.map(|v| Vote {
+            committed: false,
+            ..v
+        }))
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
@@ -235,5 +244,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.write(batch)?;
         self.tail.lock().purge(log_id.index);
         self.delete_indexes(first, log_id.index + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ringkv_storage::MemoryEngine;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_saved_committed_vote_reads_back_uncommitted_so_a_restart_needs_an_election() {
+        let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
+        let syncer = Syncer::start(engine.clone(), Arc::new(|| true)).unwrap();
+        let mut store = LogStore::new(7, engine, syncer);
+        assert_eq!(store.read_vote().await.unwrap(), None);
+        store.save_vote(&Vote::new_committed(3, 2)).await.unwrap();
+        assert_eq!(store.read_vote().await.unwrap(), Some(Vote::new(3, 2)));
     }
 }
