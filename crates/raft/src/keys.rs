@@ -8,6 +8,7 @@
 //! - `group ++ 'a'` → the applied log id, written with the data it describes
 //! - `group ++ 'm'` → the membership as of the applied log id
 //! - `group ++ 's'` → the current snapshot's metadata and file name
+//! - `group ++ 't'` → the cluster state (meta group only), written with its applied log id
 
 use crate::types::GroupId;
 
@@ -63,4 +64,17 @@ pub fn membership(group: GroupId) -> Vec<u8> {
 /// The current snapshot.
 pub fn snapshot(group: GroupId) -> Vec<u8> {
     key(group, b's')
+}
+
+/// The cluster state held by the meta group.
+pub fn cluster_state(group: GroupId) -> Vec<u8> {
+    key(group, b't')
+}
+
+/// The start and end (exclusive) of every key of `group`.
+pub fn group_range(group: GroupId) -> (Vec<u8>, Vec<u8>) {
+    (
+        group.to_be_bytes().to_vec(),
+        (group + 1).to_be_bytes().to_vec(),
+    )
 }

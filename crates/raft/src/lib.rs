@@ -1,4 +1,5 @@
-//! Replication of ringkv shards: every shard is one openraft group, and a node hosts many.
+//! Replication for ringkv: every shard is one openraft group, the cluster state is one more
+//! (the meta group, [`meta_store`]), and a node hosts many.
 //!
 //! openraft stays inside this crate. Outside it, a shard replica is a [`Raft`] handle that
 //! takes [`ringkv_shard::Proposal`]s and answers RESP frames once they are committed and
@@ -10,9 +11,11 @@
 // openraft's traits return its `StorageError`, which is large; boxing it here would not help.
 #![allow(clippy::result_large_err)]
 
+mod group_state;
 mod keys;
 pub mod log_store;
 mod log_tail;
+pub mod meta_store;
 pub mod network;
 pub mod node;
 mod read_batch;
@@ -23,7 +26,8 @@ pub mod syncer;
 pub mod transport;
 pub mod types;
 
-pub use node::{RaftNode, RaftNodeError, RaftOptions};
+pub use node::{AdminHandler, RaftNode, RaftNodeError, RaftOptions};
 pub use replica::{Replica, ReplicaError};
 pub use syncer::SyncPolicy;
-pub use types::{GroupId, NodeAddr, NodeId};
+pub use transport::client::CallError;
+pub use types::{shard_group, Command, GroupId, NodeAddr, NodeId, META_GROUP};

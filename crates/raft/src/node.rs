@@ -1,30 +1,39 @@
-//! A node's Raft side: the groups (shard replicas) it hosts, their shared storage, sync
-//! thread and peer connections, and the answers to other nodes' RPCs.
+//! A node's Raft side: the groups it hosts (the meta group and shard replicas), their shared
+//! storage, sync thread and peer connections, and the answers to other nodes' RPCs.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use openraft::error::{InstallSnapshotError, RaftError};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::storage::RaftStateMachine;
 use openraft::{Config, SnapshotPolicy};
 use parking_lot::RwLock;
+use ringkv_cluster::ClusterState;
 use ringkv_shard::StateMachine;
+use ringkv_storage::{Table, WriteBatch};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::keys;
 use crate::log_store::LogStore;
+use crate::meta_store::MetaStore;
 use crate::network::{GroupNetwork, Peers};
 use crate::replica::Replica;
 use crate::state_machine::ShardStore;
 use crate::syncer::{SyncPolicy, Syncer};
+use crate::transport::client::CallError;
 use crate::transport::server::{serve, Handler};
 use crate::transport::{Kind, Status};
-use crate::types::{GroupId, NodeAddr, NodeId, Raft, TypeConfig};
+use crate::types::{GroupId, NodeAddr, NodeId, Raft, TypeConfig, META_GROUP};
 
 /// How a node runs its Raft groups.
 #[derive(Debug, Clone)]
@@ -90,6 +99,7 @@ pub struct RaftNode {
     syncer: Syncer,
     peers: Arc<Peers>,
     groups: RwLock<HashMap<GroupId, Raft>>,
+    admin: OnceLock<Arc<dyn AdminHandler>>,
 }
 
 impl RaftNode {
@@ -108,6 +118,7 @@ impl RaftNode {
             syncer,
             peers: Arc::new(Peers::new(secret)),
             groups: RwLock::default(),
+            admin: OnceLock::new(),
             options,
         }))
     }
@@ -123,40 +134,136 @@ impl RaftNode {
         tokio::spawn(serve(listener, secret, self.clone()));
     }
 
-    /// Starts the replica of `group` (owning `slots`) and, if the group has never been
-    /// initialized, initializes it with `members` (every member does so identically).
+    /// Starts the replica of `group` (owning `slots`). If the group has never been
+    /// initialized and `members` are given, initializes it with them (every member does so
+    /// identically); without, it waits for a leader to add it.
     pub async fn open_group(
         &self,
         group: GroupId,
         slots: RangeInclusive<u16>,
-        members: BTreeMap<NodeId, NodeAddr>,
+        members: Option<BTreeMap<NodeId, NodeAddr>>,
     ) -> Result<Replica, RaftNodeError> {
-        let open_err = |reason: String| RaftNodeError::Open { group, reason };
-        let log = LogStore::new(group, self.base.engine().clone(), self.syncer.clone());
         let store = ShardStore::open(
             group,
             self.base.for_slots(slots),
             &self.options.snapshot_dir,
         )
-        .map_err(|e| open_err(e.to_string()))?;
+        .map_err(|e| open_error(group, e))?;
+        self.start(group, store, members).await
+    }
+
+    /// Starts the node's replica of the meta group, whose cluster state is published to the
+    /// returned receiver; `members` as for [`RaftNode::open_group`].
+    pub async fn open_meta(
+        &self,
+        members: Option<BTreeMap<NodeId, NodeAddr>>,
+    ) -> Result<(Replica, watch::Receiver<Arc<ClusterState>>), RaftNodeError> {
+        let (tx, rx) = watch::channel(Arc::default());
+        let store = MetaStore::open(
+            META_GROUP,
+            self.base.engine().clone(),
+            &self.options.snapshot_dir,
+            tx,
+        )
+        .map_err(|e| open_error(META_GROUP, e))?;
+        Ok((self.start(META_GROUP, store, members).await?, rx))
+    }
+
+    async fn start<S>(
+        &self,
+        group: GroupId,
+        store: S,
+        members: Option<BTreeMap<NodeId, NodeAddr>>,
+    ) -> Result<Replica, RaftNodeError>
+    where
+        S: RaftStateMachine<TypeConfig>,
+    {
+        let log = LogStore::new(group, self.base.engine().clone(), self.syncer.clone());
         let network = GroupNetwork {
             group,
             peers: self.peers.clone(),
         };
         let raft = Raft::new(self.options.id, self.config.clone(), network, log, store)
             .await
-            .map_err(|e| open_err(e.to_string()))?;
-        if !raft
-            .is_initialized()
-            .await
-            .map_err(|e| open_err(e.to_string()))?
-        {
-            if let Err(e) = raft.initialize(members).await {
-                tracing::debug!(group, error = %e, "group initialization skipped");
+            .map_err(|e| open_error(group, e))?;
+        if let Some(members) = members {
+            if !raft
+                .is_initialized()
+                .await
+                .map_err(|e| open_error(group, e))?
+            {
+                if let Err(e) = raft.initialize(members).await {
+                    tracing::debug!(group, error = %e, "group initialization skipped");
+                }
             }
         }
         self.groups.write().insert(group, raft.clone());
         Ok(Replica::new(raft, self.options.id))
+    }
+
+    /// Stops this node's replica of `group` (owning `slots`) and deletes everything it kept:
+    /// its log and Raft state, its snapshot files and its data.
+    pub async fn close_group(
+        &self,
+        group: GroupId,
+        slots: RangeInclusive<u16>,
+    ) -> Result<(), RaftNodeError> {
+        let raft = self.groups.write().remove(&group);
+        if let Some(raft) = raft {
+            let _ = raft.shutdown().await;
+        }
+        let engine = self.base.engine().clone();
+        let (start, end) = keys::group_range(group);
+        loop {
+            let rows = engine
+                .scan(Table::Raft, &start, Some(&end), 1024)
+                .map_err(|e| open_error(group, e))?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut batch = WriteBatch::new();
+            for (key, _) in rows {
+                batch.delete(Table::Raft, &key);
+            }
+            engine.write(batch).map_err(|e| open_error(group, e))?;
+        }
+        self.base
+            .for_slots(slots)
+            .clear()
+            .map_err(|e| open_error(group, e))?;
+        let prefix = format!("g{group}-");
+        if let Ok(dir) = std::fs::read_dir(&self.options.snapshot_dir) {
+            for file in dir.flatten() {
+                if file.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(file.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this node runs a replica of `group`.
+    pub fn hosts(&self, group: GroupId) -> bool {
+        self.groups.read().contains_key(&group)
+    }
+
+    /// Sets what answers other nodes' [`Kind::Admin`] requests (until set, they are refused).
+    pub fn set_admin(&self, handler: Arc<dyn AdminHandler>) {
+        let _ = self.admin.set(handler);
+    }
+
+    /// Sends an admin request to the node at cluster address `addr` and waits up to
+    /// `timeout` for its answer.
+    pub async fn call_admin(
+        &self,
+        addr: &str,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Bytes, CallError> {
+        self.peers
+            .get(addr)
+            .call(META_GROUP, Kind::Admin, payload, timeout)
+            .await
     }
 
     fn group(&self, group: GroupId) -> Option<Raft> {
@@ -169,6 +276,13 @@ impl RaftNode {
         for raft in groups {
             let _ = raft.shutdown().await;
         }
+    }
+}
+
+fn open_error(group: GroupId, e: impl std::fmt::Display) -> RaftNodeError {
+    RaftNodeError::Open {
+        group,
+        reason: e.to_string(),
     }
 }
 
@@ -191,8 +305,21 @@ where
     }
 }
 
+/// Answers the cluster administration requests nodes send each other ([`Kind::Admin`]);
+/// what they mean is up to the server.
+pub trait AdminHandler: Send + Sync + 'static {
+    /// The serialized answer to the serialized `request`.
+    fn handle(&self, request: Bytes) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send + '_>>;
+}
+
 impl Handler for RaftNode {
     async fn handle(&self, group: GroupId, kind: Kind, payload: Bytes) -> (Status, Vec<u8>) {
+        if kind == Kind::Admin {
+            return match self.admin.get() {
+                Some(admin) => (Status::Ok, admin.handle(payload).await),
+                None => (Status::NoGroup, Vec::new()),
+            };
+        }
         let Some(raft) = self.group(group) else {
             return (Status::NoGroup, Vec::new());
         };
@@ -212,6 +339,7 @@ impl Handler for RaftNode {
                 })
                 .await
             }
+            Kind::Admin => (Status::BadRequest, Vec::new()),
             Kind::InstallSnapshot => {
                 answer(
                     &payload,

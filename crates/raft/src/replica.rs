@@ -1,15 +1,19 @@
-//! A shard replica as the rest of ringkv sees it: write a proposal, wait until a read would
-//! be linearizable, ask who leads. openraft's errors become [`ReplicaError`].
+//! A group replica as the rest of ringkv sees it: write a proposal, wait until a read would
+//! be linearizable, ask who leads, change who the members are. openraft's errors become
+//! [`ReplicaError`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::ChangeMembers;
+use ringkv_cluster::MetaCommand;
 use ringkv_protocol::Frame;
 use ringkv_shard::Proposal;
 
 use crate::read_batch::ReadBatch;
-use crate::types::{NodeAddr, NodeId, Raft};
+use crate::types::{Command, NodeAddr, NodeId, Raft};
 
 /// Why a replica did not serve a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +68,20 @@ impl Replica {
         proposal: Proposal,
         timeout: Duration,
     ) -> Result<Frame, ReplicaError> {
-        match tokio::time::timeout(timeout, self.raft.client_write(proposal)).await {
+        self.submit(Command::Shard(proposal), timeout).await
+    }
+
+    /// Replicates a change to the cluster state (meta group); its reply once applied here.
+    pub async fn write_meta(
+        &self,
+        command: MetaCommand,
+        timeout: Duration,
+    ) -> Result<Frame, ReplicaError> {
+        self.submit(Command::Meta(command), timeout).await
+    }
+
+    async fn submit(&self, command: Command, timeout: Duration) -> Result<Frame, ReplicaError> {
+        match tokio::time::timeout(timeout, self.raft.client_write(command)).await {
             Err(_) => Err(ReplicaError::Unconfirmed),
             Ok(Ok(response)) => Ok(response.data),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
@@ -87,12 +104,75 @@ impl Replica {
         self.reads.wait(barrier, gone).await
     }
 
+    /// The group's voters and learners, as of the latest membership this replica knows.
+    pub fn members(&self) -> (BTreeSet<NodeId>, BTreeSet<NodeId>) {
+        let metrics = self.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let learners = membership.learner_ids().collect();
+        (voters, learners)
+    }
+
+    /// Adds `id` as a learner without waiting for it to catch up (leader only).
+    pub async fn add_learner(&self, id: NodeId, addr: NodeAddr) -> Result<(), ReplicaError> {
+        self.raft
+            .add_learner(id, addr, false)
+            .await
+            .map(|_| ())
+            .map_err(change_error)
+    }
+
+    /// Makes `voters` the group's voters (leader only): each new one first joins as a learner
+    /// and catches up, then one joint-consensus change swaps the voter set; removed voters
+    /// leave the group.
+    pub async fn change_voters(
+        &self,
+        voters: BTreeMap<NodeId, NodeAddr>,
+    ) -> Result<(), ReplicaError> {
+        let (current, learners) = self.members();
+        for (id, addr) in &voters {
+            if !current.contains(id) && !learners.contains(id) {
+                self.raft
+                    .add_learner(*id, addr.clone(), true)
+                    .await
+                    .map_err(change_error)?;
+            }
+        }
+        let ids: BTreeSet<NodeId> = voters.keys().copied().collect();
+        if ids != current || !learners.is_empty() {
+            self.raft
+                .change_membership(ids, false)
+                .await
+                .map_err(change_error)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the learners `ids` from the group (leader only).
+    pub async fn remove_learners(&self, ids: BTreeSet<NodeId>) -> Result<(), ReplicaError> {
+        self.raft
+            .change_membership(ChangeMembers::RemoveNodes(ids), false)
+            .await
+            .map(|_| ())
+            .map_err(change_error)
+    }
+
     /// Starts an election now rather than after a timeout, so that the preferred replica of
     /// each shard usually wins at start-up and leaders spread over the nodes.
     pub async fn campaign(&self) {
         if let Err(e) = self.raft.trigger().elect().await {
             tracing::debug!(error = %e, "could not start an election");
         }
+    }
+}
+
+/// A membership change's error as a [`ReplicaError`].
+fn change_error(e: RaftError<NodeId, ClientWriteError<NodeId, NodeAddr>>) -> ReplicaError {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+            ReplicaError::NotLeader(f.leader_id.zip(f.leader_node))
+        }
+        e => ReplicaError::Unavailable(e.to_string()),
     }
 }
 

@@ -1,16 +1,34 @@
-//! The types every Raft group of a node shares: what a log entry carries (a shard
-//! [`Proposal`]), what applying it answers (a RESP [`Frame`]), and how nodes are named.
+//! The types every Raft group of a node shares: what a log entry carries (a [`Command`]),
+//! what applying it answers (a RESP [`Frame`]), and how nodes and groups are named.
 
 use std::fmt;
 
+use ringkv_cluster::MetaCommand;
 use ringkv_protocol::Frame;
 use ringkv_shard::Proposal;
 use serde::{Deserialize, Serialize};
 
+/// The meta group's id; shard `s` is group `s + 1`.
+pub const META_GROUP: GroupId = 0;
+
+/// The Raft group of shard `shard`.
+pub fn shard_group(shard: u32) -> GroupId {
+    shard + 1
+}
+
+/// What a log entry carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// A write to a shard (shard groups).
+    Shard(Proposal),
+    /// A change to the cluster state (the meta group).
+    Meta(MetaCommand),
+}
+
 /// A node's identity in the cluster.
 pub type NodeId = u64;
 
-/// A Raft group's identity on a node: the shard number.
+/// A Raft group's identity: [`META_GROUP`] or a shard's [`shard_group`].
 pub type GroupId = u32;
 
 /// Where a node listens.
@@ -29,16 +47,16 @@ impl fmt::Display for NodeAddr {
 }
 
 openraft::declare_raft_types!(
-    /// The Raft type configuration of a ringkv shard.
+    /// The Raft type configuration of every ringkv group.
     pub TypeConfig:
-        D = Proposal,
+        D = Command,
         R = Frame,
         NodeId = NodeId,
         Node = NodeAddr,
         SnapshotData = tokio::fs::File,
 );
 
-/// One shard's Raft group.
+/// One group's Raft handle.
 pub type Raft = openraft::Raft<TypeConfig>;
 /// A log entry.
 pub type Entry = openraft::Entry<TypeConfig>;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ringkv_server::{
-    parse_memory, parse_peers, ClusterConfig, EngineKind, EvictionPolicy, FsyncPolicy, Server,
-    ServerConfig,
+    parse_addr, parse_memory, parse_peers, ClusterConfig, EngineKind, EvictionPolicy, Formation,
+    FsyncPolicy, Server, ServerConfig, CLUSTER_PORT_OFFSET,
 };
 use serde::Deserialize;
 
@@ -78,13 +78,33 @@ struct ServerArgs {
     /// Seconds a client may leave its replies unread before it is disconnected [default: 60].
     #[arg(long, env = "RINGKV_CLIENT_OUTPUT_TIMEOUT")]
     client_output_timeout: Option<u64>,
-    /// This node's id in the cluster (with --peers) [default: single node, no cluster].
+    /// Run as a cluster node: with no --peers or --join, the first node of a new cluster (or
+    /// a member restarting with its --dir) [default: single node, no cluster].
+    #[arg(long, env = "RINGKV_CLUSTER")]
+    #[serde(default)]
+    cluster: bool,
+    /// Join the cluster of the node at host:port[@cluster-port] (implies --cluster).
+    #[arg(long, env = "RINGKV_JOIN", conflicts_with = "peers")]
+    join: Option<String>,
+    /// This node's id in a static cluster (with --peers).
     #[arg(long, env = "RINGKV_NODE_ID", requires = "peers")]
     node_id: Option<u64>,
     /// Every node of a static cluster, this one included: id=host:port[@cluster-port],...
-    /// The cluster port defaults to the client port + 10000.
+    /// The cluster port defaults to the client port + 10000 (implies --cluster).
     #[arg(long, env = "RINGKV_PEERS", requires = "node_id")]
     peers: Option<String>,
+    /// This node's cluster port (Raft traffic) [default: client port + 10000].
+    #[arg(long, env = "RINGKV_CLUSTER_PORT")]
+    cluster_port: Option<u16>,
+    /// This node's relative capacity: a node of weight 2 holds twice the replicas [default: 1].
+    #[arg(long, env = "RINGKV_WEIGHT")]
+    weight: Option<u32>,
+    /// This node's failure domain (rack, zone); replicas of a shard go to distinct zones [default: none].
+    #[arg(long, env = "RINGKV_ZONE")]
+    zone: Option<String>,
+    /// Seconds a node may be unreachable before its replicas are re-created on other nodes [default: 60].
+    #[arg(long, env = "RINGKV_DEAD_AFTER")]
+    dead_after: Option<u64>,
     /// Number of shards of the cluster, each a Raft group [default: 64].
     #[arg(long, env = "RINGKV_SHARDS")]
     shards: Option<u32>,
@@ -136,8 +156,14 @@ impl ServerArgs {
             maxmemory: self.maxmemory.or(file.maxmemory),
             maxmemory_policy: self.maxmemory_policy.or(file.maxmemory_policy),
             client_output_timeout: self.client_output_timeout.or(file.client_output_timeout),
+            cluster: self.cluster || file.cluster,
+            join: self.join.or(file.join),
             node_id: self.node_id.or(file.node_id),
             peers: self.peers.or(file.peers),
+            cluster_port: self.cluster_port.or(file.cluster_port),
+            weight: self.weight.or(file.weight),
+            zone: self.zone.or(file.zone),
+            dead_after: self.dead_after.or(file.dead_after),
             shards: self.shards.or(file.shards),
             replicas: self.replicas.or(file.replicas),
             cluster_secret: self.cluster_secret.or(file.cluster_secret),
@@ -147,17 +173,47 @@ impl ServerArgs {
         }
     }
 
-    /// The cluster settings, when --node-id and --peers are given.
-    fn cluster(&self) -> anyhow::Result<Option<ClusterConfig>> {
-        let (Some(node_id), Some(peers)) = (self.node_id, &self.peers) else {
-            if self.node_id.is_some() || self.peers.is_some() {
-                anyhow::bail!("--node-id and --peers go together");
+    /// The cluster settings, when this node is to be part of a cluster.
+    fn cluster(&self, bind: &str, port: u16) -> anyhow::Result<Option<ClusterConfig>> {
+        let formation = match (self.node_id, &self.peers, &self.join) {
+            (Some(node_id), Some(peers), None) => Formation::Static {
+                node_id,
+                peers: parse_peers(peers).map_err(anyhow::Error::msg)?,
+            },
+            (None, None, Some(seed)) => {
+                let (host, _, cluster_port) = parse_addr(seed).map_err(anyhow::Error::msg)?;
+                Formation::Join(format!("{host}:{cluster_port}"))
             }
-            return Ok(None);
+            (None, None, None) if self.cluster => Formation::Alone,
+            (None, None, None) => return Ok(None),
+            _ => anyhow::bail!("use either --node-id with --peers, or --join"),
+        };
+        let (host, port, cluster_port) = match &formation {
+            Formation::Static { node_id, peers } => {
+                let me = peers
+                    .iter()
+                    .find(|p| p.id == *node_id)
+                    .with_context(|| format!("--node-id {node_id} is not in --peers"))?;
+                (me.host.clone(), me.port, me.cluster_port)
+            }
+            _ => {
+                let cluster_port = match self.cluster_port {
+                    Some(p) => p,
+                    None => port.checked_add(CLUSTER_PORT_OFFSET).context(
+                        "--port is too high for the default cluster port; give --cluster-port",
+                    )?,
+                };
+                (bind.to_owned(), port, cluster_port)
+            }
         };
         Ok(Some(ClusterConfig {
-            node_id,
-            peers: parse_peers(peers).map_err(anyhow::Error::msg)?,
+            formation,
+            host,
+            port,
+            cluster_port,
+            weight: self.weight.unwrap_or(1),
+            zone: self.zone.clone().unwrap_or_default(),
+            dead_after: Duration::from_secs(self.dead_after.unwrap_or(60)),
             shards: self.shards.unwrap_or(64),
             replicas: self.replicas.unwrap_or(3),
             secret: self.cluster_secret.clone(),
@@ -179,11 +235,13 @@ impl ServerArgs {
             None => self,
         };
         let d = ServerConfig::default();
-        let cluster = args.cluster()?;
+        let bind = args.bind.clone().unwrap_or(d.bind);
+        let port = args.port.unwrap_or(d.port);
+        let cluster = args.cluster(&bind, port)?;
         Ok(ServerConfig {
             cluster,
-            bind: args.bind.unwrap_or(d.bind),
-            port: args.port.unwrap_or(d.port),
+            bind,
+            port,
             dir: args.dir.unwrap_or(d.dir),
             engine: args.engine.unwrap_or(d.engine),
             fsync: args.fsync.unwrap_or(d.fsync),

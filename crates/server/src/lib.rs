@@ -19,6 +19,8 @@ mod replication;
 mod server;
 pub mod stats;
 
-pub use cluster::config::{parse_peers, ClusterConfig, PeerSpec};
+pub use cluster::config::{
+    parse_addr, parse_peers, ClusterConfig, Formation, PeerSpec, CLUSTER_PORT_OFFSET,
+};
 pub use config::{parse_memory, EngineKind, EvictionPolicy, FsyncPolicy, ServerConfig};
 pub use server::{Server, ServerError};

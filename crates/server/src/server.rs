@@ -96,22 +96,16 @@ impl Server {
         let log = match cluster {
             None => Replication::Local(LocalLog::start(state_machine, engine, config.clone())?),
             Some(cluster) => {
-                let port = cluster.me().cluster_port;
+                let port = cluster.cluster_port;
                 let addr = format!("{bind}:{port}");
                 let peers = listen(&addr)
                     .await
                     .map_err(|source| ServerError::Bind { addr, source })?;
                 let settings = config.clone();
                 let sync_each = Arc::new(move || settings.read().fsync == FsyncPolicy::Always);
-                let cluster = Cluster::start(
-                    &cluster,
-                    state_machine,
-                    peers,
-                    dir.join("snapshots"),
-                    sync_each,
-                )
-                .await
-                .map_err(ServerError::Cluster)?;
+                let cluster = Cluster::start(&cluster, state_machine, peers, &dir, sync_each)
+                    .await
+                    .map_err(ServerError::Cluster)?;
                 Replication::Cluster(cluster)
             }
         };

@@ -29,6 +29,8 @@ pub enum Kind {
     Vote = 2,
     /// One chunk of a snapshot.
     InstallSnapshot = 3,
+    /// A cluster administration request, answered by the node's [`AdminHandler`](crate::node::AdminHandler).
+    Admin = 4,
 }
 
 impl Kind {
@@ -37,6 +39,7 @@ impl Kind {
             1 => Some(Kind::AppendEntries),
             2 => Some(Kind::Vote),
             3 => Some(Kind::InstallSnapshot),
+            4 => Some(Kind::Admin),
             _ => None,
         }
     }

@@ -1,8 +1,11 @@
 //! `ringkv cluster …`: cluster administration from the command line. `status`, `nodes` and
-//! `shards` ask a running node (`--host`, see `cluster_admin`); `placement-sim` compares the
-//! placement strategies on simulated clusters: the work is done by
+//! `shards` ask a running node (`--host`, see `cluster_admin`); `rebalance`, `pause`,
+//! `resume` and `remove` steer the rebalancer through it (see `rebalance`); `placement-sim`
+//! compares the placement strategies on simulated clusters: the work is done by
 //! `ringkv_cluster::placement::sim`, this file only reads the arguments and prints the rows
 //! as a table or as JSON.
+
+pub(super) mod rebalance;
 
 use std::fmt::Write as _;
 
@@ -31,8 +34,9 @@ pub struct ClusterArgs {
 /// Subcommands of `ringkv cluster`.
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
-    /// The cluster's state, its nodes and shards, and how many shards each node leads.
-    Status(OutputArgs),
+    /// The cluster's state, its nodes and shards, how many shards each node leads, and the
+    /// rebalancer's state with every node's load.
+    Status(StatusArgs),
     /// Every node: id, address, flags, and the slot ranges it leads.
     Nodes(OutputArgs),
     /// Every shard: its slots, leader, replicas and health.
@@ -40,6 +44,14 @@ pub enum ClusterCommand {
     /// Compare placement strategies on simulated clusters: how evenly each spreads replicas,
     /// and how many replicas move when a node joins or leaves, against the ideal minimum.
     PlacementSim(PlacementSimArgs),
+    /// Move shards toward an even spread over the nodes, or with --dry-run show the moves.
+    Rebalance(RebalanceArgs),
+    /// Start no new shard moves until `resume`; moves under way finish.
+    Pause,
+    /// Let shard moves start again.
+    Resume,
+    /// Drain a node: its replicas move to other nodes, then it leaves the cluster.
+    Remove(RemoveArgs),
 }
 
 /// How `status`, `nodes` and `shards` print.
@@ -50,14 +62,65 @@ pub struct OutputArgs {
     json: bool,
 }
 
+/// Settings of `ringkv cluster status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Then show the rebalancing progress until no shard move is planned or under way.
+    #[arg(long)]
+    watch: bool,
+}
+
+/// Settings of `ringkv cluster rebalance`.
+#[derive(Args, Debug)]
+pub struct RebalanceArgs {
+    /// Only show the shard moves planned and under way; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Most shard moves at once, from now on.
+    #[arg(long, value_name = "N", conflicts_with = "dry_run",
+        value_parser = clap::value_parser!(u32).range(1..))]
+    max_moves: Option<u32>,
+    /// Show progress until every shard move is done.
+    #[arg(long, conflicts_with = "dry_run")]
+    wait: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Settings of `ringkv cluster remove`.
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    /// The node: its id, its 40-hex name, or its client address host:port.
+    node: String,
+    /// Show progress until the node has handed off its replicas and is gone.
+    #[arg(long)]
+    wait: bool,
+}
+
 impl ClusterArgs {
     /// Runs the subcommand, printing to stdout.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
-            ClusterCommand::Status(o) => cluster_admin::run(&self.host, Query::Status, o.json),
+            ClusterCommand::Status(s) => {
+                cluster_admin::run(&self.host, Query::Status, s.output.json)?;
+                match s.watch {
+                    true => rebalance::watch(&self.host),
+                    false => Ok(()),
+                }
+            }
             ClusterCommand::Nodes(o) => cluster_admin::run(&self.host, Query::Nodes, o.json),
             ClusterCommand::Shards(o) => cluster_admin::run(&self.host, Query::Shards, o.json),
             ClusterCommand::PlacementSim(args) => args.run(),
+            ClusterCommand::Rebalance(r) if r.dry_run => rebalance::dry_run(&self.host, r.json),
+            ClusterCommand::Rebalance(r) => {
+                rebalance::start(&self.host, r.max_moves, r.wait, r.json)
+            }
+            ClusterCommand::Pause => rebalance::set_paused(&self.host, true),
+            ClusterCommand::Resume => rebalance::set_paused(&self.host, false),
+            ClusterCommand::Remove(r) => rebalance::remove(&self.host, &r.node, r.wait),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `ringkv cluster status|nodes|shards`: what a running cluster reports about itself, read
 //! from one of its nodes with the Redis Cluster commands (`CLUSTER INFO/NODES/SHARDS`) and
-//! shown as a table or as JSON.
+//! shown as a table or as JSON. `status` adds the rebalancer's state, read by
+//! `cluster::rebalance`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use redis::Value;
 use serde::Serialize;
+
+use super::cluster::rebalance;
 
 /// What to ask the cluster.
 #[derive(Clone, Copy, Debug)]
@@ -40,11 +43,7 @@ struct Node {
 
 /// Prints the answer to `query` for the cluster that the node at `host` (`host:port`) belongs to.
 pub fn run(host: &str, query: Query, json: bool) -> anyhow::Result<()> {
-    let mut con = redis::Client::open(format!("redis://{host}/"))
-        .with_context(|| format!("invalid address {host}"))?
-        .get_connection_with_timeout(Duration::from_secs(3))
-        .with_context(|| format!("cannot reach {host}"))?;
-    con.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut con = connect(host)?;
     let text = match query {
         Query::Status => status(&mut con, json)?,
         Query::Nodes => {
@@ -88,6 +87,17 @@ pub fn run(host: &str, query: Query, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A connection to the node at `host` (`host:port`), with timeouts so that a dead node
+/// fails fast.
+pub fn connect(host: &str) -> anyhow::Result<redis::Connection> {
+    let con = redis::Client::open(format!("redis://{host}/"))
+        .with_context(|| format!("invalid address {host}"))?
+        .get_connection_with_timeout(Duration::from_secs(3))
+        .with_context(|| format!("cannot reach {host}"))?;
+    con.set_read_timeout(Some(Duration::from_secs(5)))?;
+    Ok(con)
+}
+
 fn status(con: &mut redis::Connection, json: bool) -> anyhow::Result<String> {
     let info: String = redis::cmd("CLUSTER")
         .arg("INFO")
@@ -105,6 +115,7 @@ fn status(con: &mut redis::Connection, json: bool) -> anyhow::Result<String> {
     let led = shards.iter().filter(|s| s.leader.is_some()).count();
     let state = fields.get("cluster_state").copied().unwrap_or("unknown");
     let nodes = fields.get("cluster_known_nodes").copied().unwrap_or("0");
+    let rebalance = rebalance::status_if_known(con)?;
     if json {
         return Ok(serde_json::to_string_pretty(&serde_json::json!({
             "state": state,
@@ -112,6 +123,7 @@ fn status(con: &mut redis::Connection, json: bool) -> anyhow::Result<String> {
             "shards": shards.len(),
             "shards_with_leader": led,
             "leaders_per_node": leaders,
+            "rebalance": rebalance,
         }))?);
     }
     let mut out = format!(
@@ -121,6 +133,8 @@ fn status(con: &mut redis::Connection, json: bool) -> anyhow::Result<String> {
     for (node, count) in &leaders {
         out.push_str(&format!("\n  {node}  {count}"));
     }
+    out.push_str("\n\n");
+    out.push_str(&rebalance::section(rebalance.as_ref()));
     Ok(out)
 }
 
@@ -207,7 +221,8 @@ fn field<'a>(fields: &'a [(String, &'a Value)], name: &str) -> anyhow::Result<&'
         .with_context(|| format!("reply has no {name}"))
 }
 
-fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+/// `rows` under `header`, in columns aligned with two spaces between them.
+pub fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| h.to_string()).collect())
         .chain(rows)
         .collect();

@@ -82,7 +82,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             .context("cannot start a node")?;
         nodes.0.push(child);
     }
-    wait_until_listening(&mut nodes, &ports)?;
+    wait_until_ready(&mut nodes, &ports)?;
     println!(
         "ringkv demo: {} nodes, {} shards, data in {}",
         args.nodes,
@@ -112,7 +112,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn wait_until_listening(nodes: &mut Nodes, ports: &[u16]) -> anyhow::Result<()> {
+/// Waits until every node listens and the cluster has a leader for every shard.
+fn wait_until_ready(nodes: &mut Nodes, ports: &[u16]) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     for (i, port) in ports.iter().enumerate() {
         while TcpStream::connect(("127.0.0.1", *port)).is_err() {
@@ -125,7 +126,21 @@ fn wait_until_listening(nodes: &mut Nodes, ports: &[u16]) -> anyhow::Result<()> 
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+    while !cluster_ready(ports[0]) {
+        if Instant::now() > deadline {
+            bail!("the cluster did not get a leader for every shard in time");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     Ok(())
+}
+
+/// Whether the node on `port` reports every shard with a leader (`cluster_state:ok`).
+fn cluster_ready(port: u16) -> bool {
+    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
+        .and_then(|mut con| redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut con))
+        .is_ok_and(|info| info.contains("cluster_state:ok"))
 }
 
 /// Returns when any node exits on its own.

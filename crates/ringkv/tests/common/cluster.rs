@@ -1,7 +1,8 @@
 //! Cluster harness: starts N real `ringkv server` processes that form one static cluster
-//! (`--node-id`/`--peers`), each with its own data directory, on 127.0.0.1 or inside the
-//! network namespaces of a [`NetLab`]; kills (-9), pauses (SIGSTOP/SIGCONT) and restarts
-//! them, and prints their logs when a test fails.
+//! (`--node-id`/`--peers`), or one node that others join (`--cluster`, `--join`), each with
+//! its own data directory, on 127.0.0.1 or inside the network namespaces of a [`NetLab`];
+//! kills (-9), pauses (SIGSTOP/SIGCONT) and restarts them, and prints their logs when a
+//! test fails.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub struct ClusterNode {
     pub dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    /// How the node forms or joins the cluster (`--node-id … --peers …`, `--cluster`, `--join …`).
+    formation: Vec<String>,
     /// Flags of this node in place of the cluster's, after [`TestCluster::restart_with`].
     own_flags: Option<Vec<String>>,
 }
@@ -47,7 +50,6 @@ impl ClusterNode {
 pub struct TestCluster {
     /// Its nodes, index i holding node id i + 1.
     pub nodes: Vec<ClusterNode>,
-    peers: String,
     extra: Vec<String>,
     lab: Option<Arc<NetLab>>,
     _tmp: tempfile::TempDir,
@@ -77,12 +79,21 @@ impl TestCluster {
                 dir: tmp.path().join(format!("n{}", i + 1)),
                 log: tmp.path().join(format!("n{}.log", i + 1)),
                 child: None,
+                formation: Vec::new(),
                 own_flags: None,
             });
         }
+        let peers = peers.join(",");
+        for node in &mut nodes {
+            node.formation = vec![
+                "--node-id".to_owned(),
+                node.id.to_string(),
+                "--peers".to_owned(),
+                peers.clone(),
+            ];
+        }
         let mut cluster = TestCluster {
             nodes,
-            peers: peers.join(","),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             lab,
             _tmp: tmp,
@@ -94,6 +105,62 @@ impl TestCluster {
             cluster.wait_reachable(i);
         }
         cluster
+    }
+
+    /// Starts the first node of a new cluster (`--cluster`) on 127.0.0.1 with `extra` flags;
+    /// more join with [`TestCluster::join`].
+    pub fn start_first(extra: &[&str]) -> TestCluster {
+        let mut cluster = TestCluster {
+            nodes: Vec::new(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            lab: None,
+            _tmp: tempfile::tempdir().unwrap(),
+        };
+        cluster.add_node(vec!["--cluster".to_owned()]);
+        cluster
+    }
+
+    /// Starts one more node that joins the cluster through the first node; its index.
+    pub fn join(&mut self) -> usize {
+        let first = &self.nodes[0];
+        let seed = format!("{}:{}@{}", first.host, first.port, cluster_port(first));
+        let i = self.add_node(vec!["--join".to_owned(), seed]);
+        let id_file = self.nodes[i].dir.join("node-id");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::fs::read_to_string(&id_file)
+            .ok()
+            .map(|s| s.trim().to_owned())
+            != Some(self.nodes[i].id.to_string())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "node {} did not join as node {}:\n{}",
+                i + 1,
+                i + 1,
+                self.log_text(i)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        i
+    }
+
+    fn add_node(&mut self, mut formation: Vec<String>) -> usize {
+        let i = self.nodes.len();
+        let port = free_port();
+        formation.extend(["--cluster-port".to_owned(), free_port().to_string()]);
+        self.nodes.push(ClusterNode {
+            id: i as u64 + 1,
+            host: "127.0.0.1".to_owned(),
+            port,
+            dir: self._tmp.path().join(format!("n{}", i + 1)),
+            log: self._tmp.path().join(format!("n{}.log", i + 1)),
+            child: None,
+            formation,
+            own_flags: None,
+        });
+        self.spawn(i);
+        self.wait_reachable(i);
+        i
     }
 
     fn spawn(&mut self, i: usize) {
@@ -111,7 +178,7 @@ impl TestCluster {
         cmd.arg("server")
             .args(["--bind", &node.host, "--port", &node.port.to_string()])
             .args(["--dir", node.dir.to_str().unwrap()])
-            .args(["--node-id", &node.id.to_string(), "--peers", &self.peers])
+            .args(&node.formation)
             .args(node.own_flags.as_ref().unwrap_or(&self.extra))
             .env("RINGKV_LOG", "info,openraft=warn,fjall=warn,lsm_tree=warn")
             .stdout(Stdio::null())
@@ -265,4 +332,14 @@ impl TestCluster {
         let child = self.nodes[i].child.as_ref().expect("running");
         kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT)
     }
+}
+
+/// The cluster port a node of [`TestCluster::start_first`] or [`TestCluster::join`] was given.
+fn cluster_port(node: &ClusterNode) -> String {
+    let at = node
+        .formation
+        .iter()
+        .position(|f| f == "--cluster-port")
+        .expect("dynamic nodes get a cluster port");
+    node.formation[at + 1].clone()
 }

@@ -2,6 +2,7 @@
 //! where slots live. A single node answers as Redis does with cluster support disabled.
 
 use bytes::Bytes;
+use ringkv_cluster::MetaCommand;
 use ringkv_protocol::Frame;
 use ringkv_shard::layout::slot_start;
 use ringkv_shard::slot::key_slot;
@@ -24,7 +25,7 @@ pub(super) fn connection_mode(shared: &Shared, session: &mut Session, name: &str
 }
 
 /// Runs a `CLUSTER` subcommand.
-pub(super) fn cluster(shared: &Shared, argv: &[Bytes]) -> Frame {
+pub(super) async fn cluster(shared: &Shared, argv: &[Bytes]) -> Frame {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     if sub == "keyslot" {
         return match argv.len() {
@@ -45,15 +46,51 @@ pub(super) fn cluster(shared: &Shared, argv: &[Bytes]) -> Frame {
             None => Frame::error("ERR Invalid slot"),
         },
         ("shards", 2) => shards(cluster),
+        ("rebalance", 3 | 4) => rebalance(cluster, &argv[2..]).await,
+        ("remove", 3) => match node_arg(&argv[2]) {
+            Some(node) => cluster.change(MetaCommand::Leave { node }).await,
+            None => Frame::error("ERR Invalid node id"),
+        },
         ("getkeysinslot", 4) => keys_in_slot(shared, &argv[2], &argv[3]),
         (
-            "myid" | "info" | "slots" | "nodes" | "shards" | "countkeysinslot" | "getkeysinslot",
+            "myid" | "info" | "slots" | "nodes" | "shards" | "countkeysinslot" | "getkeysinslot"
+            | "rebalance" | "remove",
             _,
         ) => wrong_subcommand_arity(&sub),
         _ => Frame::error(format!(
             "ERR unknown subcommand '{}'. Try CLUSTER HELP.",
             String::from_utf8_lossy(&argv[1])
         )),
+    }
+}
+
+/// `CLUSTER REBALANCE STATUS|PAUSE|RESUME|MAXMOVES n`: the rebalancer's progress and controls.
+async fn rebalance(cluster: &Cluster, args: &[Bytes]) -> Frame {
+    let action = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    let command = |paused, max_moves| MetaCommand::Rebalance { paused, max_moves };
+    match (action.as_str(), args.len()) {
+        ("status", 1) => cluster.rebalance_status().await,
+        ("pause", 1) => cluster.change(command(Some(true), None)).await,
+        ("resume", 1) => cluster.change(command(Some(false), None)).await,
+        ("maxmoves", 2) => match std::str::from_utf8(&args[1])
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+        {
+            Some(n) => cluster.change(command(None, Some(n))).await,
+            None => Frame::error("ERR max moves must be a positive integer"),
+        },
+        _ => Frame::error("ERR CLUSTER REBALANCE takes STATUS, PAUSE, RESUME or MAXMOVES <n>"),
+    }
+}
+
+/// A node named by its decimal id or its 40-hex-character name.
+fn node_arg(arg: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.len() == 40 {
+        u64::from_str_radix(text.trim_start_matches('0'), 16).ok()
+    } else {
+        text.parse().ok()
     }
 }
 
@@ -155,11 +192,16 @@ fn slot_arg(arg: &[u8]) -> Option<u16> {
 fn info(cluster: &Cluster) -> String {
     let shards = cluster.shard_views();
     let led = shards.iter().filter(|s| s.leader.is_some()).count();
-    let state = if led == shards.len() { "ok" } else { "fail" };
+    let state = if led == shards.len() && !shards.is_empty() {
+        "ok"
+    } else {
+        "fail"
+    };
     let nodes = cluster.node_ids().len();
     format!(
-        "cluster_enabled:1\r\ncluster_state:{state}\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{nodes}\r\ncluster_size:{nodes}\r\ncluster_current_epoch:1\r\ncluster_my_epoch:1\r\ncluster_shards:{}\r\ncluster_shards_with_leader:{led}\r\n",
-        shards.len()
+        "cluster_enabled:1\r\ncluster_state:{state}\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{nodes}\r\ncluster_size:{nodes}\r\ncluster_current_epoch:{epoch}\r\ncluster_my_epoch:{epoch}\r\ncluster_shards:{}\r\ncluster_shards_with_leader:{led}\r\n",
+        shards.len(),
+        epoch = cluster.epoch()
     )
 }
 

@@ -58,7 +58,7 @@ pub(crate) async fn run(
             ])
         }
         "debug" => return debug(argv).await,
-        "cluster" => cluster::cluster(shared, argv),
+        "cluster" => cluster::cluster(shared, argv).await,
         "readonly" | "readwrite" | "asking" => cluster::connection_mode(shared, session, name),
         _ => ringkv_shard::command::unknown_command(argv),
     };

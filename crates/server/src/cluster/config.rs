@@ -1,4 +1,5 @@
-//! Settings of a node that is part of a static cluster (`--node-id` with `--peers`).
+//! Settings of a cluster node: how it forms or joins its cluster, where it is reached, and
+//! its Raft timings.
 
 use std::time::Duration;
 
@@ -25,22 +26,13 @@ impl std::str::FromStr for PeerSpec {
         let bad = || format!("invalid peer '{s}': expected id=host:port or id=host:port@cport");
         let (id, addr) = s.trim().split_once('=').ok_or_else(bad)?;
         let id: u64 = id.trim().parse().map_err(|_| bad())?;
-        let (addr, cport) = match addr.split_once('@') {
-            Some((a, c)) => (a, Some(c.parse::<u16>().map_err(|_| bad())?)),
-            None => (addr, None),
-        };
-        let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
-        let port: u16 = port.parse().map_err(|_| bad())?;
-        let cluster_port = match cport {
-            Some(c) => c,
-            None => port.checked_add(CLUSTER_PORT_OFFSET).ok_or_else(bad)?,
-        };
-        if host.is_empty() || port == 0 || id == 0 {
+        let (host, port, cluster_port) = parse_addr(addr).map_err(|_| bad())?;
+        if id == 0 {
             return Err(bad());
         }
         Ok(PeerSpec {
             id,
-            host: host.to_owned(),
+            host,
             port,
             cluster_port,
         })
@@ -55,13 +47,61 @@ pub fn parse_peers(s: &str) -> Result<Vec<PeerSpec>, String> {
         .collect()
 }
 
+/// Parses a node address `host:port` or `host:port@cport` into host, client port and cluster
+/// port (client port + 10000 unless given).
+pub fn parse_addr(s: &str) -> Result<(String, u16, u16), String> {
+    let bad = || format!("invalid address '{s}': expected host:port or host:port@cport");
+    let (addr, cport) = match s.trim().split_once('@') {
+        Some((a, c)) => (a, Some(c.parse::<u16>().map_err(|_| bad())?)),
+        None => (s.trim(), None),
+    };
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let cluster_port = match cport {
+        Some(c) => c,
+        None => port.checked_add(CLUSTER_PORT_OFFSET).ok_or_else(bad)?,
+    };
+    if host.is_empty() || port == 0 {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port, cluster_port))
+}
+
+/// How a node becomes part of its cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Formation {
+    /// A fixed set of nodes started together (`--node-id` with `--peers`): this node is
+    /// `node_id`, one of `peers`.
+    Static {
+        /// This node's id.
+        node_id: u64,
+        /// Every node, this one included.
+        peers: Vec<PeerSpec>,
+    },
+    /// The first node of a new cluster, or a member restarting (`--cluster`).
+    Alone,
+    /// A new member joining through the node at this cluster address (`--join`).
+    Join(String),
+}
+
 /// How a clustered node runs.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
-    /// This node's id (one of `peers`).
-    pub node_id: u64,
-    /// Every node of the cluster, this one included.
-    pub peers: Vec<PeerSpec>,
+    /// How the node forms or joins its cluster.
+    pub formation: Formation,
+    /// Host other nodes and clients reach this node at.
+    pub host: String,
+    /// This node's client port.
+    pub port: u16,
+    /// This node's cluster port (Raft traffic).
+    pub cluster_port: u16,
+    /// Relative capacity for placement. Default 1.
+    pub weight: u32,
+    /// Failure domain for placement. Default none.
+    pub zone: String,
+    /// How long a node may be unreachable before its replicas are re-created elsewhere.
+    /// Default 60 s.
+    pub dead_after: Duration,
     /// Number of shards. Default 64.
     pub shards: u32,
     /// Replicas per shard, capped by the node count. Default 3.
@@ -81,20 +121,28 @@ pub struct ClusterConfig {
 impl ClusterConfig {
     /// Checks the settings against each other.
     pub fn validate(&self) -> Result<(), String> {
-        if !self.peers.iter().any(|p| p.id == self.node_id) {
-            return Err(format!("--node-id {} is not in --peers", self.node_id));
+        if let Formation::Static { node_id, peers } = &self.formation {
+            if !peers.iter().any(|p| p.id == *node_id) {
+                return Err(format!("--node-id {node_id} is not in --peers"));
+            }
+            let mut ids: Vec<u64> = peers.iter().map(|p| p.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.len() != peers.len() {
+                return Err("--peers names a node id twice".to_owned());
+            }
         }
-        let mut ids: Vec<u64> = self.peers.iter().map(|p| p.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.len() != self.peers.len() {
-            return Err("--peers names a node id twice".to_owned());
+        if self.port == 0 {
+            return Err("a cluster node needs a fixed --port".to_owned());
         }
         if self.shards == 0 || self.shards > 16384 {
             return Err("--shards must be between 1 and 16384".to_owned());
         }
         if self.replicas == 0 {
             return Err("--replicas must be at least 1".to_owned());
+        }
+        if self.weight == 0 || self.weight > ringkv_cluster::placement::MAX_WEIGHT {
+            return Err("--weight must be between 1 and 1000".to_owned());
         }
         if self.heartbeat.is_zero() || self.election_timeout <= self.heartbeat * 2 {
             return Err(
@@ -104,12 +152,14 @@ impl ClusterConfig {
         Ok(())
     }
 
-    /// This node's entry in `peers`.
-    pub fn me(&self) -> &PeerSpec {
-        self.peers
-            .iter()
-            .find(|p| p.id == self.node_id)
-            .expect("validated: node id is in peers")
+    /// This node's client address, `host:port`.
+    pub fn client_addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// This node's cluster address, `host:cport`.
+    pub fn cluster_addr(&self) -> String {
+        format!("{}:{}", self.host, self.cluster_port)
     }
 }
 

@@ -1,15 +1,21 @@
-//! A node of a replicated cluster: hosts the Raft replicas of the shards the layout gives it,
-//! routes each data command to its shard, and answers with Redis Cluster's redirections
-//! (`MOVED` to the leader, `TRYAGAIN` while a shard has no leader, `CROSSSLOT`).
+//! A node of a replicated cluster: a member of the meta group ([`member`]), hosting the Raft
+//! replicas of the shards the shard map gives it; the meta leader's duties ([`steward`]);
+//! and the routing of each data command to its shard, answered with Redis Cluster's
+//! redirections (`MOVED` to the leader, `TRYAGAIN` while a shard has no leader, `CROSSSLOT`).
 
 pub mod config;
-pub mod layout;
+mod liveness;
+mod member;
+mod rpc;
+mod steward;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ringkv_cluster::{ClusterState, MetaCommand};
 use ringkv_protocol::Frame;
 use ringkv_raft::{NodeAddr, RaftNode, RaftOptions, Replica, ReplicaError, SyncPolicy};
 use ringkv_shard::command::CommandSpec;
@@ -17,8 +23,9 @@ use ringkv_shard::slot::key_slot;
 use ringkv_shard::{Mutation, Proposal, StateMachine};
 use tokio::sync::oneshot;
 
-pub use config::{ClusterConfig, PeerSpec};
-use layout::Layout;
+pub use config::{ClusterConfig, Formation, PeerSpec};
+use member::Member;
+use rpc::{Reply, Request};
 
 /// Longest a write waits for its commit before the client hears it is unconfirmed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,75 +43,48 @@ pub(crate) struct Route {
 
 /// This node's part of the cluster.
 pub(crate) struct Cluster {
-    me: u64,
-    peers: BTreeMap<u64, PeerSpec>,
-    layout: Layout,
-    replicas: HashMap<u32, Replica>,
-    refusals: Refusals,
+    member: Arc<Member>,
 }
 
 impl Cluster {
-    /// Starts the replicas this node holds; their data lives in `base`'s engine.
+    /// Joins or forms the cluster and starts hosting this node's replicas; their data lives
+    /// in `base`'s engine, and the node's id is remembered in `data_dir`.
     pub async fn start(
         config: &ClusterConfig,
         base: StateMachine,
         listener: tokio::net::TcpListener,
-        snapshot_dir: std::path::PathBuf,
+        data_dir: &Path,
         sync_each: SyncPolicy,
     ) -> Result<Cluster, String> {
-        let nodes: BTreeMap<u64, NodeAddr> = config
-            .peers
-            .iter()
-            .map(|p| {
-                let addr = NodeAddr {
-                    client: format!("{}:{}", p.host, p.port),
-                    cluster: format!("{}:{}", p.host, p.cluster_port),
-                };
-                (p.id, addr)
-            })
-            .collect();
-        let ids: Vec<u64> = nodes.keys().copied().collect();
-        let layout = Layout::round_robin(&ids, config.shards, config.replicas);
-        let options = RaftOptions {
-            id: config.node_id,
+        config.validate()?;
+        let options = |id| RaftOptions {
+            id,
             secret: config.secret.clone().map(String::into_bytes),
-            snapshot_dir,
+            snapshot_dir: data_dir.join("snapshots"),
             heartbeat: config.heartbeat,
             election_timeout: (config.election_timeout, config.election_timeout * 2),
             snapshot_after: config.snapshot_after,
         };
-        let raft = RaftNode::new(options, base, sync_each).map_err(|e| e.to_string())?;
-        raft.listen(listener);
-        let mut replicas = HashMap::new();
-        for shard in layout.shards() {
-            if !shard.replicas.contains(&config.node_id) {
-                continue;
-            }
-            let members = shard
-                .replicas
-                .iter()
-                .map(|id| (*id, nodes[id].clone()))
-                .collect();
-            let replica = raft
-                .open_group(shard.id, shard.slots.clone(), members)
-                .await
-                .map_err(|e| e.to_string())?;
-            replicas.insert(shard.id, replica);
-        }
-        for shard in layout.shards() {
-            if shard.replicas[0] == config.node_id && replicas[&shard.id].leader().is_none() {
-                replicas[&shard.id].campaign().await;
-            }
-        }
-        Ok(Cluster {
-            me: config.node_id,
-            refusals: Refusals {
-                nodes: Arc::new(nodes.clone()),
-            },
-            peers: config.peers.iter().map(|p| (p.id, p.clone())).collect(),
-            layout,
-            replicas,
-        })
+        let make_raft = |id| {
+            let raft = RaftNode::new(options(id), base, sync_each).map_err(|e| e.to_string())?;
+            raft.listen(listener);
+            Ok(raft)
+        };
+        let member = Member::start(config.clone(), data_dir, make_raft).await?;
+        member
+            .raft
+            .set_admin(Arc::new(steward::Admin(member.clone())));
+        tokio::spawn(member.clone().run());
+        tokio::spawn(steward::run(member.clone()));
+        Ok(Cluster { member })
+    }
+
+    fn state(&self) -> Arc<ClusterState> {
+        self.member.state()
+    }
+
+    fn replica(&self, shard: u32) -> Option<Replica> {
+        self.member.replicas.read().get(&shard).cloned()
     }
 
     /// Finds the shard of a data command's keys and checks this node may serve it now: for
@@ -126,22 +106,30 @@ impl Cluster {
                 "CROSSSLOT Keys in request don't hash to the same slot",
             ));
         }
-        let shard = self.layout.shard_of(slot);
+        let state = self.state();
+        let Some(shard) = state.shard_of(slot) else {
+            return Err(Frame::error("CLUSTERDOWN Hash slot not served"));
+        };
         let route = Route {
             shard: shard.id,
             slot,
         };
-        let Some(replica) = self.replicas.get(&shard.id) else {
-            return Err(self.moved(slot, shard.replicas[0]));
+        let Some(replica) = self.replica(shard.id) else {
+            let me = self.member.id;
+            let hint = self
+                .leader_hint(shard.id)
+                .filter(|h| *h != me && shard.replicas.contains(h))
+                .or_else(|| shard.replicas.iter().copied().find(|r| *r != me));
+            return Err(hint.map_or_else(no_leader, |node| self.moved(slot, node)));
         };
         let write = spec.is_write();
         if readonly && !write {
             return Ok(Some(route));
         }
         match replica.leader() {
-            Some(leader) if leader == self.me => {}
-            Some(leader) => return Err(self.moved(slot, leader)),
-            None => return Err(no_leader()),
+            Some(leader) if leader == self.member.id => {}
+            Some(leader) if shard.hosted_by(leader) => return Err(self.moved(slot, leader)),
+            _ => return Err(no_leader()),
         }
         if !write {
             replica
@@ -155,11 +143,14 @@ impl Cluster {
     /// Proposes `mutation` to the shard of `route`; the receiver yields the reply once committed.
     pub fn propose(&self, route: Route, mutation: Mutation, now: u64) -> oneshot::Receiver<Frame> {
         let (tx, rx) = oneshot::channel();
-        let Some(replica) = self.replicas.get(&route.shard).cloned() else {
-            let _ = tx.send(self.moved(route.slot, self.layout.shard_of(route.slot).replicas[0]));
+        let Some(replica) = self.replica(route.shard) else {
+            let _ = tx.send(Frame::error(format!(
+                "TRYAGAIN The shard of slot {} moved away from this node, retry",
+                route.slot
+            )));
             return rx;
         };
-        let refuse = self.refusals.clone();
+        let refuse = self.refusals();
         tokio::spawn(async move {
             let reply = match replica
                 .write(Proposal { now, mutation }, WRITE_TIMEOUT)
@@ -178,8 +169,9 @@ impl Cluster {
     pub fn propose_to_led(&self, mutation: Mutation, now: u64) -> oneshot::Receiver<Frame> {
         let receivers: Vec<_> = self
             .led_shards()
+            .into_iter()
             .map(|shard| {
-                let slot = *self.layout.shards()[shard as usize].slots.start();
+                let slot = self.state().shards[shard as usize].first_slot;
                 self.propose(Route { shard, slot }, mutation.clone(), now)
             })
             .collect();
@@ -204,8 +196,10 @@ impl Cluster {
         let mut by_shard: HashMap<u32, (u16, Vec<Bytes>)> = HashMap::new();
         for key in keys {
             let slot = key_slot(&key);
-            let shard = self.layout.shard_of(slot).id;
-            if self.replicas.get(&shard).is_some_and(Replica::is_leader) {
+            let Some(shard) = self.state().shard_of(slot).map(|s| s.id) else {
+                continue;
+            };
+            if self.replica(shard).is_some_and(|r| r.is_leader()) {
                 by_shard
                     .entry(shard)
                     .or_insert_with(|| (slot, Vec::new()))
@@ -223,29 +217,64 @@ impl Cluster {
         deleted
     }
 
-    fn led_shards(&self) -> impl Iterator<Item = u32> + '_ {
-        self.replicas
+    fn led_shards(&self) -> Vec<u32> {
+        self.member
+            .replicas
+            .read()
             .iter()
             .filter(|(_, r)| r.is_leader())
             .map(|(shard, _)| *shard)
+            .collect()
+    }
+
+    fn leader_hint(&self, shard: u32) -> Option<u64> {
+        self.member.leaders.read().get(&shard).copied()
+    }
+
+    fn refusals(&self) -> Refusals {
+        let state = self.state();
+        Refusals {
+            nodes: Arc::new(
+                state
+                    .nodes
+                    .iter()
+                    .map(|(id, n)| (*id, member::node_addr(n)))
+                    .collect(),
+            ),
+        }
     }
 
     fn moved(&self, slot: u16, node: u64) -> Frame {
-        self.refusals.moved(slot, node)
+        self.refusals().moved(slot, node)
     }
 
     fn refusal(&self, slot: u16, e: ReplicaError) -> Frame {
-        self.refusals.refusal(slot, e)
+        self.refusals().refusal(slot, e)
     }
 
     /// This node's id.
     pub fn me(&self) -> u64 {
-        self.me
+        self.member.id
     }
 
     /// Every node id, in order.
     pub fn node_ids(&self) -> Vec<u64> {
-        self.peers.keys().copied().collect()
+        self.state().nodes.keys().copied().collect()
+    }
+
+    /// The cluster state's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.state().epoch
+    }
+
+    /// Sends a change of the cluster state to the meta leader; its reply.
+    pub async fn change(&self, command: MetaCommand) -> Frame {
+        reply_frame(self.member.ask_meta_leader(Request::Meta(command)).await)
+    }
+
+    /// The rebalancer's status as JSON, from the meta leader.
+    pub async fn rebalance_status(&self) -> Frame {
+        reply_frame(self.member.ask_meta_leader(Request::Status).await)
     }
 
     /// The 40-hex-character name of node `id`, as Redis Cluster names nodes.
@@ -255,27 +284,53 @@ impl Cluster {
 
     /// Host and client port of node `id`.
     pub fn client_addr(&self, id: u64) -> (String, u16) {
-        self.peers
-            .get(&id)
-            .map_or((String::new(), 0), |p| (p.host.clone(), p.port))
+        self.state()
+            .node(id)
+            .and_then(|n| split_addr(&n.client))
+            .unwrap_or_default()
     }
 
     /// Cluster port of node `id`.
     pub fn cluster_port(&self, id: u64) -> u16 {
-        self.peers.get(&id).map_or(0, |p| p.cluster_port)
+        self.state()
+            .node(id)
+            .and_then(|n| split_addr(&n.cluster))
+            .map_or(0, |(_, port)| port)
     }
 
-    /// Every shard with its replicas and, where this node knows it, its leader.
+    /// Every shard with its replicas and its leader, as this node knows it (its own replica's
+    /// view, else what the meta leader last told).
     pub fn shard_views(&self) -> Vec<ShardView> {
-        self.layout
-            .shards()
+        self.state()
+            .shards
             .iter()
             .map(|shard| ShardView {
-                slots: shard.slots.clone(),
-                leader: self.replicas.get(&shard.id).and_then(Replica::leader),
+                slots: shard.first_slot..=shard.last_slot,
+                leader: self
+                    .replica(shard.id)
+                    .and_then(|r| r.leader())
+                    .or_else(|| self.leader_hint(shard.id))
+                    .filter(|l| shard.replicas.contains(l)),
                 replicas: shard.replicas.clone(),
             })
             .collect()
+    }
+}
+
+/// `host:port` split.
+fn split_addr(addr: &str) -> Option<(String, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    Some((host.to_owned(), port.parse().ok()?))
+}
+
+/// The client's reply to an admin request.
+fn reply_frame(reply: Reply) -> Frame {
+    match reply {
+        Reply::Frame(frame) => frame,
+        Reply::Done | Reply::Leaders(_) => Frame::ok(),
+        Reply::NotLeader(_) => Frame::error("TRYAGAIN The meta leader changed, retry"),
+        Reply::Failed(e) if e.starts_with("CLUSTERDOWN") => Frame::error(e),
+        Reply::Failed(e) => Frame::error(format!("ERR {e}")),
     }
 }
 
@@ -292,7 +347,7 @@ pub(crate) struct ShardView {
 /// Turns replica errors into Redis Cluster's error replies.
 #[derive(Clone)]
 struct Refusals {
-    nodes: Arc<BTreeMap<u64, NodeAddr>>,
+    nodes: Arc<HashMap<u64, NodeAddr>>,
 }
 
 impl Refusals {
