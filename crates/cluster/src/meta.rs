@@ -379,11 +379,13 @@ pub fn slot_range(i: u32, shards: u32) -> (u16, u16) {
     (first as u16, last as u16)
 }
 
+/// Cluster states for the tests of this crate.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    fn node(id: u64) -> NodeInfo {
+    /// An active node of weight 1 with made-up addresses.
+    pub fn node(id: u64) -> NodeInfo {
         NodeInfo {
             id,
             client: format!("127.0.0.1:{}", 7000 + id),
@@ -394,16 +396,27 @@ mod tests {
         }
     }
 
-    fn bootstrapped(nodes: u64) -> ClusterState {
+    /// A cluster bootstrapped with nodes `1..=nodes` and `shards` shards of 3 replicas.
+    pub fn bootstrapped(nodes: u64, shards: u32) -> ClusterState {
         let mut state = ClusterState::default();
         state
             .apply(&MetaCommand::Bootstrap {
                 nodes: (1..=nodes).map(node).collect(),
-                shards: 8,
+                shards,
                 replication: 3,
             })
             .unwrap();
         state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::node;
+    use super::*;
+
+    fn bootstrapped(nodes: u64) -> ClusterState {
+        super::fixtures::bootstrapped(nodes, 8)
     }
 
     #[test]

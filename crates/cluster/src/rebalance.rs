@@ -65,29 +65,11 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{MetaCommand, NodeInfo, NodeState};
-
-    fn node(id: u64) -> NodeInfo {
-        NodeInfo {
-            id,
-            client: format!("127.0.0.1:{}", 7000 + id),
-            cluster: format!("127.0.0.1:{}", 17000 + id),
-            weight: 1,
-            zone: String::new(),
-            state: NodeState::Active,
-        }
-    }
+    use crate::meta::fixtures::{bootstrapped, node};
+    use crate::meta::MetaCommand;
 
     fn cluster(nodes: u64) -> ClusterState {
-        let mut state = ClusterState::default();
-        state
-            .apply(&MetaCommand::Bootstrap {
-                nodes: (1..=nodes).map(node).collect(),
-                shards: 16,
-                replication: 3,
-            })
-            .unwrap();
-        state
+        bootstrapped(nodes, 16)
     }
 
     fn carry_out(state: &mut ClusterState, moves: &[Move]) {

@@ -41,6 +41,16 @@ fn status(cluster: &TestCluster, i: usize) -> Option<Value> {
     serde_json::from_str(&json).ok()
 }
 
+/// How many replicas each node of a status holds, in node order.
+fn replicas_held(status: &Value) -> Vec<u64> {
+    status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["replicas"].as_u64().unwrap())
+        .collect()
+}
+
 /// Waits until the cluster has exactly `nodes` members, nothing to move, and each member
 /// holding `replicas_each` replicas (when given); returns the final status.
 fn wait_settled(cluster: &TestCluster, nodes: usize, replicas_each: Option<&[u64]>) -> Value {
@@ -48,12 +58,8 @@ fn wait_settled(cluster: &TestCluster, nodes: usize, replicas_each: Option<&[u64
     let mut last = None;
     while Instant::now() < deadline {
         if let Some(s) = status(cluster, 0) {
-            let members = s["nodes"].as_array().unwrap();
-            let held: Vec<u64> = members
-                .iter()
-                .map(|n| n["replicas"].as_u64().unwrap())
-                .collect();
-            let settled = members.len() == nodes
+            let held = replicas_held(&s);
+            let settled = held.len() == nodes
                 && s["moving"].as_array().unwrap().is_empty()
                 && s["pending"].as_array().unwrap().is_empty()
                 && replicas_each.is_none_or(|want| held == want);
@@ -171,12 +177,7 @@ fn growing_from_one_to_five_nodes_and_shrinking_to_three_under_load_loses_nothin
     cluster.join();
     cluster.join();
     let five = wait_settled(&cluster, 5, None);
-    let held: Vec<u64> = five["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["replicas"].as_u64().unwrap())
-        .collect();
+    let held = replicas_held(&five);
     assert_eq!(held.iter().sum::<u64>(), 24, "{five}");
     assert!(held.iter().all(|h| (4..=5).contains(h)), "{five}");
 
@@ -215,12 +216,7 @@ fn a_node_down_past_dead_after_has_its_replicas_recreated_on_the_others() {
         cluster.join();
     }
     let four = wait_settled(&cluster, 4, None);
-    let held: Vec<u64> = four["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["replicas"].as_u64().unwrap())
-        .collect();
+    let held = replicas_held(&four);
     assert_eq!(held.iter().sum::<u64>(), 24, "{four}");
     assert!(held.iter().all(|h| (5..=7).contains(h)), "{four}");
     let mut con = cluster.client().get_connection().unwrap();
