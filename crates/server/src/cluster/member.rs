@@ -218,6 +218,8 @@ impl Member {
         }
     }
 
+    /// Tells the meta leader this node is up and what it leads, learning every shard's
+    /// leader in return; bounded, so an unreachable meta leader never holds up hosting.
     async fn report(self: &Arc<Self>) {
         let leads: Vec<u32> = self
             .replicas
@@ -230,7 +232,8 @@ impl Member {
             node: self.id,
             leads,
         };
-        if let Reply::Leaders(leaders) = self.ask_meta_leader(request).await {
+        let asked = tokio::time::timeout(TICK * 2, self.ask_meta_leader(request)).await;
+        if let Ok(Reply::Leaders(leaders)) = asked {
             *self.leaders.write() = leaders.into_iter().collect();
         }
     }
