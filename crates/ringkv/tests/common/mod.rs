@@ -6,6 +6,7 @@
 pub mod cluster;
 pub mod netns;
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -95,6 +96,9 @@ impl Node {
         panic!("ringkv did not start; log:\n{}", self.log_text());
     }
 
+    /// Waits until this node, and not some other process that happens to hold the port,
+    /// answers on it: `CONFIG GET dir` must name this node's directory (or, with a password
+    /// set, the node must still be running once something answers).
     fn wait_ready(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
@@ -102,12 +106,28 @@ impl Node {
                 eprintln!("ringkv exited early with {status}");
                 return false;
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
+            match self.probe() {
+                Some(reply) if reply.contains(self.dir.to_str().unwrap()) => return true,
+                Some(reply) if reply.starts_with("-NOAUTH") => {
+                    std::thread::sleep(Duration::from_millis(100));
+                    return self.is_running();
+                }
+                _ => std::thread::sleep(Duration::from_millis(20)),
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// The raw reply to `CONFIG GET dir` on this node's port, if anything answers.
+    fn probe(&self) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .ok()?;
+        stream.write_all(b"CONFIG GET dir\r\n").ok()?;
+        let mut reply = [0u8; 4096];
+        let n = stream.read(&mut reply).ok()?;
+        Some(String::from_utf8_lossy(&reply[..n]).into_owned())
     }
 
     /// The server's log so far.
@@ -125,7 +145,7 @@ impl Node {
         redis::Client::open(self.url())
             .unwrap()
             .get_connection()
-            .unwrap()
+            .unwrap_or_else(|e| panic!("connect to {}: {e}; log:\n{}", self.url(), self.log_text()))
     }
 
     /// An async multiplexed client connection.
