@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::keys;
-use crate::log_tail::LogTail;
+use crate::log_tail::{Budget, LogTail};
 use crate::syncer::Syncer;
 use crate::types::{Entry, GroupId, LogId, StorageError, TypeConfig, Vote};
 
@@ -106,7 +106,40 @@ impl LogStore {
             start = keys::log(self.group, index.saturating_add(1));
         }
     }
+
+    /// Entries from `start` up to `end` (exclusive; the end of the log if `None`), cut after
+    /// the first one that brings their encoded size to `max_bytes`.
+    fn read_entries(
+        &self,
+        start: u64,
+        end: Option<u64>,
+        max_bytes: usize,
+    ) -> Result<Vec<Entry>, StorageError> {
+        if let Some(entries) = end.and_then(|end| self.tail.lock().get(start, end, max_bytes)) {
+            return Ok(entries);
+        }
+        let end = end.map_or_else(|| keys::log_end(self.group), |e| keys::log(self.group, e));
+        let rows = self
+            .engine
+            .scan(
+                Table::Raft,
+                &keys::log(self.group, start),
+                Some(&end),
+                usize::MAX,
+            )
+            .map_err(|e| StorageIOError::read_logs(&e))?;
+        let mut budget = Budget::new(max_bytes);
+        rows.iter()
+            .take_while(|(_, v)| budget.take(v.len()))
+            .map(|(_, v)| bincode::deserialize(v).map_err(|e| StorageIOError::read_logs(&e).into()))
+            .collect()
+    }
 }
+
+/// Most encoded bytes of log entries in one append request. openraft gives an append only
+/// one heartbeat interval to complete, so a request of hundreds of large entries would time
+/// out and be sent again and again; a request of about 1 MiB completes in time.
+const MAX_APPEND_BYTES: usize = 1 << 20;
 
 impl RaftLogReader<TypeConfig> for LogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
@@ -118,27 +151,20 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(&s) => s + 1,
             Bound::Unbounded => 0,
         };
-        let end_index = match range.end_bound() {
+        let end = match range.end_bound() {
             Bound::Included(&e) => Some(e + 1),
             Bound::Excluded(&e) => Some(e),
             Bound::Unbounded => None,
         };
-        if let Some(entries) = end_index.and_then(|end| self.tail.lock().get(start, end)) {
-            return Ok(entries);
-        }
-        let end = end_index.map_or_else(|| keys::log_end(self.group), |e| keys::log(self.group, e));
-        let rows = self
-            .engine
-            .scan(
-                Table::Raft,
-                &keys::log(self.group, start),
-                Some(&end),
-                usize::MAX,
-            )
-            .map_err(|e| StorageIOError::read_logs(&e))?;
-        rows.iter()
-            .map(|(_, v)| bincode::deserialize(v).map_err(|e| StorageIOError::read_logs(&e).into()))
-            .collect()
+        self.read_entries(start, end, usize::MAX)
+    }
+
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Entry>, StorageError> {
+        self.read_entries(start, Some(end), MAX_APPEND_BYTES)
     }
 }
 

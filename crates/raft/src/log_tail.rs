@@ -34,8 +34,9 @@ impl LogTail {
         }
     }
 
-    /// The entries with `start <= index < end`, if the tail holds all of them.
-    pub fn get(&self, start: u64, end: u64) -> Option<Vec<Entry>> {
+    /// The entries with `start <= index < end`, if the tail holds all of them, cut after the
+    /// first one that brings their encoded size to `max_bytes` or more.
+    pub fn get(&self, start: u64, end: u64, max_bytes: usize) -> Option<Vec<Entry>> {
         let first = self.entries.front()?.0.log_id.index;
         let last = self.last_index()?;
         if start < first || end > last + 1 {
@@ -43,9 +44,11 @@ impl LogTail {
         }
         let from = (start - first) as usize;
         let to = (end.max(start) - first) as usize;
+        let mut budget = Budget::new(max_bytes);
         Some(
             self.entries
                 .range(from..to)
+                .take_while(|(_, size)| budget.take(*size))
                 .map(|(e, _)| e.clone())
                 .collect(),
         )
@@ -87,6 +90,33 @@ impl LogTail {
     }
 }
 
+/// A byte allowance for a run of entries: the first entry always fits, and the run ends
+/// after the entry that uses the allowance up.
+pub struct Budget {
+    left: usize,
+    spent: bool,
+}
+
+impl Budget {
+    /// An allowance of `max_bytes`.
+    pub fn new(max_bytes: usize) -> Budget {
+        Budget {
+            left: max_bytes,
+            spent: false,
+        }
+    }
+
+    /// Whether an entry of `size` bytes still belongs to the run.
+    pub fn take(&mut self, size: usize) -> bool {
+        if self.spent {
+            return false;
+        }
+        self.spent = size >= self.left;
+        self.left = self.left.saturating_sub(size);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use openraft::{CommittedLeaderId, EntryPayload, LogId};
@@ -100,6 +130,8 @@ mod tests {
         }
     }
 
+    const ALL: usize = usize::MAX;
+
     fn indexes(entries: Option<Vec<Entry>>) -> Option<Vec<u64>> {
         entries.map(|v| v.iter().map(|e| e.log_id.index).collect())
     }
@@ -110,17 +142,28 @@ mod tests {
         for i in 5..10 {
             tail.push(entry(i), 10);
         }
-        assert_eq!(indexes(tail.get(6, 9)), Some(vec![6, 7, 8]));
-        assert_eq!(indexes(tail.get(4, 6)), None);
-        assert_eq!(indexes(tail.get(8, 11)), None);
+        assert_eq!(indexes(tail.get(6, 9, ALL)), Some(vec![6, 7, 8]));
+        assert_eq!(indexes(tail.get(4, 6, ALL)), None);
+        assert_eq!(indexes(tail.get(8, 11, ALL)), None);
         tail.truncate(8);
-        assert_eq!(indexes(tail.get(5, 8)), Some(vec![5, 6, 7]));
-        assert_eq!(indexes(tail.get(5, 9)), None);
+        assert_eq!(indexes(tail.get(5, 8, ALL)), Some(vec![5, 6, 7]));
+        assert_eq!(indexes(tail.get(5, 9, ALL)), None);
         tail.purge(6);
-        assert_eq!(indexes(tail.get(7, 8)), Some(vec![7]));
-        assert_eq!(indexes(tail.get(6, 8)), None);
+        assert_eq!(indexes(tail.get(7, 8, ALL)), Some(vec![7]));
+        assert_eq!(indexes(tail.get(6, 8, ALL)), None);
         tail.push(entry(20), 10);
-        assert_eq!(indexes(tail.get(20, 21)), Some(vec![20]));
-        assert_eq!(indexes(tail.get(7, 8)), None);
+        assert_eq!(indexes(tail.get(20, 21, ALL)), Some(vec![20]));
+        assert_eq!(indexes(tail.get(7, 8, ALL)), None);
+    }
+
+    #[test]
+    fn a_byte_budget_cuts_the_run_but_always_yields_one_entry() {
+        let mut tail = LogTail::default();
+        for i in 1..=5 {
+            tail.push(entry(i), 100);
+        }
+        assert_eq!(indexes(tail.get(1, 6, 250)), Some(vec![1, 2, 3]));
+        assert_eq!(indexes(tail.get(1, 6, 200)), Some(vec![1, 2]));
+        assert_eq!(indexes(tail.get(2, 6, 1)), Some(vec![2]));
     }
 }

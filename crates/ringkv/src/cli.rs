@@ -86,6 +86,12 @@ struct ServerArgs {
     /// Join the cluster of the node at host:port[@cluster-port] (implies --cluster).
     #[arg(long, env = "RINGKV_JOIN", conflicts_with = "peers")]
     join: Option<String>,
+    /// Wait to be added to a cluster by `ringkv cluster add` (CLUSTER MEET) instead of
+    /// forming or joining one; a member restarting with its --dir rejoins at once (implies
+    /// --cluster).
+    #[arg(long, env = "RINGKV_AWAIT_JOIN", conflicts_with_all = ["peers", "join"])]
+    #[serde(default)]
+    await_join: bool,
     /// This node's id in a static cluster (with --peers).
     #[arg(long, env = "RINGKV_NODE_ID", requires = "peers")]
     node_id: Option<u64>,
@@ -158,6 +164,7 @@ impl ServerArgs {
             client_output_timeout: self.client_output_timeout.or(file.client_output_timeout),
             cluster: self.cluster || file.cluster,
             join: self.join.or(file.join),
+            await_join: self.await_join || file.await_join,
             node_id: self.node_id.or(file.node_id),
             peers: self.peers.or(file.peers),
             cluster_port: self.cluster_port.or(file.cluster_port),
@@ -184,9 +191,10 @@ impl ServerArgs {
                 let (host, _, cluster_port) = parse_addr(seed).map_err(anyhow::Error::msg)?;
                 Formation::Join(format!("{host}:{cluster_port}"))
             }
+            (None, None, None) if self.await_join => Formation::AwaitJoin,
             (None, None, None) if self.cluster => Formation::Alone,
             (None, None, None) => return Ok(None),
-            _ => anyhow::bail!("use either --node-id with --peers, or --join"),
+            _ => anyhow::bail!("use one of --node-id with --peers, --join or --await-join"),
         };
         let (host, port, cluster_port) = match &formation {
             Formation::Static { node_id, peers } => {

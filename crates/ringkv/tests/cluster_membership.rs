@@ -1,6 +1,7 @@
 //! Membership tests of real processes: a cluster grows from one node to three and five and
-//! shrinks back to three under a steady load of writes and reads, and a killed node's
-//! replicas are re-created on the others once it has been down past `--dead-after`.
+//! shrinks back to three under a steady load of writes and reads, `ringkv cluster add`
+//! brings in a node started with `--await-join`, and a killed node's replicas are
+//! re-created on the others once it has been down past `--dead-after`.
 
 mod common;
 
@@ -256,5 +257,79 @@ fn a_node_down_past_dead_after_has_its_replicas_recreated_on_the_others() {
     for k in keys.iter().take(20) {
         let v: String = con.get(k).unwrap();
         assert_eq!(&v, k);
+    }
+}
+
+/// Runs `ringkv cluster --host <node 0> <args>`.
+fn admin(cluster: &TestCluster, args: &[&str]) -> std::process::Output {
+    let host = format!("127.0.0.1:{}", cluster.nodes[0].port);
+    std::process::Command::new(env!("CARGO_BIN_EXE_ringkv"))
+        .args(["cluster", "--host", &host])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cluster_add_brings_in_a_node_started_with_await_join() {
+    let _serial = one_cluster_at_a_time();
+    let mut cluster = TestCluster::start_first(FLAGS);
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let mut con = cluster.client().get_connection().unwrap();
+    for i in 0..100 {
+        let _: () = con.set(format!("a{i}"), i).unwrap();
+    }
+
+    let new = cluster.await_join();
+    let mut waiting = redis::Client::open(cluster.nodes[new].url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let e = redis::cmd("GET")
+        .arg("a1")
+        .query::<Option<String>>(&mut waiting)
+        .unwrap_err();
+    assert_eq!(e.code(), Some("CLUSTERDOWN"), "{e}");
+    let e = redis::cmd("CLUSTER")
+        .arg(&["MEET", "127.0.0.1", "port"])
+        .query::<()>(&mut waiting)
+        .unwrap_err();
+    assert_eq!(
+        e.detail(),
+        Some("Invalid node address specified: 127.0.0.1:port"),
+        "{e}"
+    );
+    let member = format!("127.0.0.1:{}", cluster.nodes[0].port);
+    let refused = admin(&cluster, &["add", &member]);
+    assert!(!refused.status.success(), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("already in a cluster"), "{stderr}");
+
+    let node = format!("127.0.0.1:{}", cluster.nodes[new].port);
+    let added = admin(&cluster, &["add", &node, "--wait"]);
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(added.status.success(), "{added:?}");
+    assert!(stdout.contains("joined the cluster as"), "{stdout}");
+    assert!(stdout.contains("balanced"), "{stdout}");
+    wait_settled(&cluster, 2, Some(&[8, 8]));
+
+    // Restarted, the node is a member at once: it does not wait for another MEET.
+    cluster.restart(new);
+    let mut direct = redis::Client::open(cluster.nodes[new].url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("READONLY").query(&mut direct).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match direct.get::<_, Option<i64>>("a7") {
+            Ok(Some(7)) => break,
+            other => assert!(Instant::now() < deadline, "a7 on the added node: {other:?}"),
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    let mut con = cluster.client().get_connection().unwrap();
+    for i in 0..100 {
+        assert_eq!(con.get::<_, i64>(format!("a{i}")).unwrap(), i);
     }
 }

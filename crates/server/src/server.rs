@@ -12,7 +12,7 @@ use ringkv_storage::{Engine, FjallEngine, FjallOptions, MemoryEngine};
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::clients::ClientRegistry;
-use crate::cluster::Cluster;
+use crate::cluster::{await_meet, has_identity, Cluster, Formation};
 use crate::config::FsyncPolicy;
 use crate::config::{EngineKind, ServerConfig};
 use crate::local_log::LocalLog;
@@ -68,8 +68,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the data directory and binds the listening socket.
-    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+    /// Opens the data directory and binds the listening socket. A node started with
+    /// `--await-join` serves only `CLUSTER MEET` on it until it is added to a cluster.
+    pub async fn bind(mut config: ServerConfig) -> Result<Server, ServerError> {
         if let Some(cluster) = &config.cluster {
             cluster.validate().map_err(ServerError::Config)?;
             if config.engine == EngineKind::Memory {
@@ -90,6 +91,16 @@ impl Server {
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
         let local_addr = listener.local_addr()?;
+        if let Some(cluster) = config.cluster.as_mut() {
+            if cluster.formation == Formation::AwaitJoin {
+                cluster.formation = match has_identity(&config.dir) {
+                    true => Formation::Alone,
+                    false => {
+                        Formation::Join(await_meet(&listener, config.requirepass.clone()).await)
+                    }
+                };
+            }
+        }
         let cluster = config.cluster.clone();
         let (bind, dir) = (config.bind.clone(), config.dir.clone());
         let config = Arc::new(RwLock::new(config));

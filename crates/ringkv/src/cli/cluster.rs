@@ -1,10 +1,11 @@
 //! `ringkv cluster …`: cluster administration from the command line. `status`, `nodes` and
-//! `shards` ask a running node (`--host`, see `cluster_admin`); `rebalance`, `pause`,
-//! `resume` and `remove` steer the rebalancer through it (see `rebalance`); `placement-sim`
-//! compares the placement strategies on simulated clusters: the work is done by
-//! `ringkv_cluster::placement::sim`, this file only reads the arguments and prints the rows
-//! as a table or as JSON.
+//! `shards` ask a running node (`--host`, see `cluster_admin`); `add` brings a waiting node
+//! in (see `add`); `rebalance`, `pause`, `resume` and `remove` steer the rebalancer through
+//! it (see `rebalance`); `placement-sim` compares the placement strategies on simulated
+//! clusters: the work is done by `ringkv_cluster::placement::sim`, this file only reads the
+//! arguments and prints the rows as a table or as JSON.
 
+mod add;
 pub(super) mod rebalance;
 
 use std::fmt::Write as _;
@@ -50,6 +51,8 @@ pub enum ClusterCommand {
     Pause,
     /// Let shard moves start again.
     Resume,
+    /// Add a node started with --await-join: it joins, then replicas move onto it.
+    Add(AddArgs),
     /// Drain a node: its replicas move to other nodes, then it leaves the cluster.
     Remove(RemoveArgs),
 }
@@ -90,6 +93,16 @@ pub struct RebalanceArgs {
     json: bool,
 }
 
+/// Settings of `ringkv cluster add`.
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// The new node's client address, host:port.
+    node: String,
+    /// Show progress until the replicas that move onto it are there.
+    #[arg(long)]
+    wait: bool,
+}
+
 /// Settings of `ringkv cluster remove`.
 #[derive(Args, Debug)]
 pub struct RemoveArgs {
@@ -120,6 +133,7 @@ impl ClusterArgs {
             }
             ClusterCommand::Pause => rebalance::set_paused(&self.host, true),
             ClusterCommand::Resume => rebalance::set_paused(&self.host, false),
+            ClusterCommand::Add(a) => add::add(&self.host, &a.node, a.wait),
             ClusterCommand::Remove(r) => rebalance::remove(&self.host, &r.node, r.wait),
         }
     }

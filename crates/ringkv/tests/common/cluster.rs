@@ -1,5 +1,6 @@
 //! Cluster harness: starts N real `ringkv server` processes that form one static cluster
-//! (`--node-id`/`--peers`), or one node that others join (`--cluster`, `--join`), each with
+//! (`--node-id`/`--peers`), or one node that others join (`--cluster`, `--join`,
+//! `--await-join`), each with
 //! its own data directory, on 127.0.0.1 or inside the network namespaces of a [`NetLab`];
 //! kills (-9), pauses (SIGSTOP/SIGCONT) and restarts them, and prints their logs when a
 //! test fails.
@@ -142,6 +143,11 @@ impl TestCluster {
             std::thread::sleep(Duration::from_millis(50));
         }
         i
+    }
+
+    /// Starts one more node that waits to be added (`--await-join`); its index.
+    pub fn await_join(&mut self) -> usize {
+        self.add_node(vec!["--await-join".to_owned()])
     }
 
     fn add_node(&mut self, mut formation: Vec<String>) -> usize {

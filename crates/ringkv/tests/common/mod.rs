@@ -121,9 +121,7 @@ impl Node {
     /// The raw reply to `CONFIG GET dir` on this node's port, if anything answers.
     fn probe(&self) -> Option<String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
         stream.write_all(b"CONFIG GET dir\r\n").ok()?;
         let mut reply = [0u8; 4096];
         let n = stream.read(&mut reply).ok()?;

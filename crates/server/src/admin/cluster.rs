@@ -52,6 +52,9 @@ pub(super) async fn cluster(shared: &Shared, argv: &[Bytes]) -> Frame {
             None => Frame::error("ERR Invalid node id"),
         },
         ("getkeysinslot", 4) => keys_in_slot(shared, &argv[2], &argv[3]),
+        ("meet", _) => Frame::error(
+            "ERR This node is already in a cluster: only a node started with --await-join can meet one",
+        ),
         (
             "myid" | "info" | "slots" | "nodes" | "shards" | "countkeysinslot" | "getkeysinslot"
             | "rebalance" | "remove",

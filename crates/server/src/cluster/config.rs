@@ -82,6 +82,9 @@ pub enum Formation {
     Alone,
     /// A new member joining through the node at this cluster address (`--join`).
     Join(String),
+    /// A new member that waits for `CLUSTER MEET` to name the node to join through, or a
+    /// member restarting (`--await-join`).
+    AwaitJoin,
 }
 
 /// How a clustered node runs.

@@ -78,7 +78,7 @@ impl Member {
                 voters.contains_key(&id).then_some(voters)
             }
             Formation::Alone => Some(BTreeMap::from([(id, me)])),
-            Formation::Join(_) => None,
+            Formation::Join(_) | Formation::AwaitJoin => None,
         };
         let (meta, state) = raft.open_meta(members).await.map_err(|e| e.to_string())?;
         Ok(Arc::new(Member {
@@ -256,6 +256,11 @@ pub fn meta_voter_count(nodes: usize) -> usize {
     }
 }
 
+/// Whether `data_dir` belongs to a node that has already joined or formed a cluster.
+pub fn has_identity(data_dir: &Path) -> bool {
+    data_dir.join(ID_FILE).exists()
+}
+
 /// This node's id: given (`--node-id`), remembered in `data_dir`, 1 for a new cluster, or
 /// assigned by the cluster it joins. A new id is remembered.
 async fn identity(config: &ClusterConfig, data_dir: &Path) -> Result<u64, String> {
@@ -268,6 +273,9 @@ async fn identity(config: &ClusterConfig, data_dir: &Path) -> Result<u64, String
         (_, Some(id)) => id,
         (Formation::Alone, None) => 1,
         (Formation::Join(seed), None) => join(config, seed).await?,
+        (Formation::AwaitJoin, None) => {
+            return Err("a node waiting to be added has no cluster to join yet".to_owned())
+        }
     };
     if remembered != Some(id) {
         std::fs::write(&file, format!("{id}\n"))

@@ -5,6 +5,7 @@
 
 pub mod config;
 mod liveness;
+mod meet;
 mod member;
 mod rpc;
 mod steward;
@@ -24,6 +25,8 @@ use ringkv_shard::{Mutation, Proposal, StateMachine};
 use tokio::sync::oneshot;
 
 pub use config::{ClusterConfig, Formation, PeerSpec};
+pub use meet::await_meet;
+pub use member::has_identity;
 use member::Member;
 use rpc::{Reply, Request};
 

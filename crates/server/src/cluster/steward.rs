@@ -263,11 +263,16 @@ async fn forget_drained(member: &Member, state: &ClusterState) {
     }
 }
 
-/// Asks one shard led by another replica than its preferred one to let the preferred one
-/// take over, so that leaders spread as placement planned.
+/// Leadership changes asked for per tick: each leaves its shard without a leader for about
+/// one election, so they are spread out, but enough to balance a new cluster within seconds.
+const LEADER_MOVES_PER_TICK: usize = 4;
+
+/// Asks a few shards led by another replica than their preferred one to let the preferred
+/// one take over, so that leaders spread as placement planned.
 async fn balance_leaders(member: &Member, state: &ClusterState) {
     let leaders = member.liveness.lock().leaders();
     let moving = member.moving.lock().clone();
+    let mut asked = 0;
     for (shard, leader) in leaders {
         let Some(s) = state.shards.get(shard as usize) else {
             continue;
@@ -282,7 +287,10 @@ async fn balance_leaders(member: &Member, state: &ClusterState) {
         if let Some(node) = state.node(preferred) {
             let request = Request::Campaign { shard };
             rpc::call(&member.raft, &node.cluster, &request, ADMIN_TIMEOUT).await;
-            return;
+            asked += 1;
+            if asked == LEADER_MOVES_PER_TICK {
+                return;
+            }
         }
     }
 }

@@ -334,7 +334,7 @@ fn command(con: &mut redis::Connection, args: &[&str]) -> anyhow::Result<()> {
 }
 
 /// A Redis error in the server's words ("ERR Unknown node 9"), other errors as they are.
-fn server_error(e: redis::RedisError) -> anyhow::Error {
+pub(super) fn server_error(e: redis::RedisError) -> anyhow::Error {
     match (e.code(), e.detail()) {
         (Some(code), Some(detail)) => anyhow!("{code} {detail}"),
         _ => anyhow!(e),
