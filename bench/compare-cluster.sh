@@ -27,33 +27,12 @@ SHARDS=${SHARDS:-64}
 REDIS_BASE=${REDIS_BASE:-17001}
 RINGKV_BASE=${RINGKV_BASE:-17101}
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-cluster.XXXXXX")
-PIDS=()
+BENCH=compare-cluster
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-die() { echo "compare-cluster: $*" >&2; exit 1; }
-log() { echo "compare-cluster: $*" >&2; }
-
-cleanup() {
-    local pid
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-    log "installing redis-server and redis-tools with apt-get"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
-if [ -n "${RINGKV_BIN:-}" ]; then
-    RINGKV=$RINGKV_BIN
-else
-    log "building ringkv (release)"
-    (cd "$ROOT" && cargo build --release -p ringkv >&2)
-    RINGKV="${CARGO_TARGET_DIR:-$ROOT/target}/release/ringkv"
-fi
+install_redis
+build_ringkv
 
 wait_for() { # wait_for DESCRIPTION COMMAND...: retry for 30 s
     local what=$1 i

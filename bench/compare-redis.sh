@@ -34,49 +34,12 @@ REDIS_PORT=${REDIS_PORT:-16379}
 FJALL_PORT=${FJALL_PORT:-16380}
 MEMORY_PORT=${MEMORY_PORT:-16381}
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-compare.XXXXXX")
-PIDS=()
-
-die() { echo "compare-redis: $*" >&2; exit 1; }
-log() { echo "compare-redis: $*" >&2; }
-
-cleanup() {
-    local pid
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH=compare-redis
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- prerequisites -----------------------------------------------------------------------
 
-install_redis() {
-    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null && return
-    log "installing redis-server and redis-tools with apt-get"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server redis-tools >/dev/null
-    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || die "redis-server/redis-benchmark still missing after apt-get"
-}
-
-build_ringkv() {
-    if [ -n "${RINGKV_BIN:-}" ]; then
-        [ -x "$RINGKV_BIN" ] || die "RINGKV_BIN=$RINGKV_BIN is not an executable"
-        RINGKV=$RINGKV_BIN
-        return
-    fi
-    log "building ringkv (release)"
-    (cd "$ROOT" && cargo build --release -p ringkv >&2)
-    RINGKV="${CARGO_TARGET_DIR:-$ROOT/target}/release/ringkv"
-    [ -x "$RINGKV" ] || die "no binary at $RINGKV after the build"
-}
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

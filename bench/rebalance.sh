@@ -35,34 +35,13 @@ SHARDS=${SHARDS:-64}
 BASE=${BASE:-17201}
 OUT=${OUT:-$PWD/rebalance-timeline.csv}
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-rebalance.XXXXXX")
-PIDS=()
+BENCH=rebalance
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-die() { echo "rebalance: $*" >&2; exit 1; }
-log() { echo "rebalance: $*" >&2; }
-
-cleanup() {
-    local pid
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do wait "$pid" 2>/dev/null || true; done
-    if [ -n "${KEEP:-}" ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if ! command -v redis-benchmark >/dev/null; then
-    log "installing redis-tools with apt-get"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null
-fi
+install_redis
+build_ringkv
 command -v python3 >/dev/null || die "python3 is needed to sample throughput"
-if [ -n "${RINGKV_BIN:-}" ]; then
-    RINGKV=$RINGKV_BIN
-else
-    log "building ringkv (release)"
-    (cd "$ROOT" && cargo build --release -p ringkv >&2)
-    RINGKV="${CARGO_TARGET_DIR:-$ROOT/target}/release/ringkv"
-fi
 
 now() { date +%s.%N; }
 
