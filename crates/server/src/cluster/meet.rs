@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::config::{parse_addr, CLUSTER_PORT_OFFSET};
+use super::config::parse_addr;
 
 /// How long a connection may stay silent while the node waits.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -159,10 +159,7 @@ fn meet_seed(args: &[Bytes]) -> Result<String, String> {
         Some(cport) => format!("{}:{}@{cport}", text[0], text[1]),
         None => format!("{}:{}", text[0], text[1]),
     };
-    let (host, port, cluster_port) = parse_addr(&addr).map_err(|_| invalid())?;
-    if text.len() == 2 && port.checked_add(CLUSTER_PORT_OFFSET).is_none() {
-        return Err(invalid());
-    }
+    let (host, _, cluster_port) = parse_addr(&addr).map_err(|_| invalid())?;
     Ok(format!("{host}:{cluster_port}"))
 }
 
@@ -196,6 +193,11 @@ mod tests {
             Frame::error("ERR Invalid node address specified: h:x")
         );
         assert_eq!(step, Step::Stay);
+        let (reply, _) = run(&["cluster", "meet", "h", "60000"], None, &mut auth);
+        assert_eq!(
+            reply,
+            Frame::error("ERR Invalid node address specified: h:60000")
+        );
         let (reply, _) = run(&["CLUSTER", "MEET", "h"], None, &mut auth);
         assert_eq!(
             reply,
