@@ -3,17 +3,22 @@
 //! [`ReplicaError`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
-use openraft::ChangeMembers;
+use openraft::{ChangeMembers, RaftMetrics};
 use ringkv_cluster::MetaCommand;
 use ringkv_protocol::Frame;
 use ringkv_shard::Proposal;
 
 use crate::read_batch::ReadBatch;
 use crate::types::{Command, NodeAddr, NodeId, Raft};
+
+/// Shared by every write while open; a hand-off of leadership takes it alone, so that no
+/// write is appended between the successor catching up and its election.
+type WriteGate = tokio::sync::RwLock<()>;
 
 /// Why a replica did not serve a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +37,7 @@ pub struct Replica {
     raft: Raft,
     me: NodeId,
     reads: Arc<ReadBatch<ReplicaError>>,
+    writes: Arc<WriteGate>,
 }
 
 impl Replica {
@@ -40,6 +46,7 @@ impl Replica {
             raft,
             me,
             reads: Arc::default(),
+            writes: Arc::default(),
         }
     }
 
@@ -81,7 +88,11 @@ impl Replica {
     }
 
     async fn submit(&self, command: Command, timeout: Duration) -> Result<Frame, ReplicaError> {
-        match tokio::time::timeout(timeout, self.raft.client_write(command)).await {
+        let write = async {
+            let _open = self.writes.read().await;
+            self.raft.client_write(command).await
+        };
+        match tokio::time::timeout(timeout, write).await {
             Err(_) => Err(ReplicaError::Unconfirmed),
             Ok(Ok(response)) => Ok(response.data),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
@@ -157,6 +168,45 @@ impl Replica {
             .map_err(change_error)
     }
 
+    /// Hands this leader's leadership to the voter `to` without a time in which the group
+    /// has no leader: holds new writes back, waits until those under way are committed and
+    /// `to` has every entry, then runs `campaign` (which makes `to` start an election) and
+    /// keeps writes held until the leadership has moved. Held writes then go on, and are
+    /// redirected to the new leader. Gives up, with false, when `to` does not catch up or
+    /// the leadership does not move `within`.
+    pub async fn hand_off(
+        &self,
+        to: NodeId,
+        campaign: impl Future<Output = ()>,
+        within: Duration,
+    ) -> bool {
+        let Ok(_held) = tokio::time::timeout(within, self.writes.write()).await else {
+            return false;
+        };
+        let me = self.me;
+        let caught_up = self
+            .raft
+            .wait(Some(within))
+            .metrics(
+                move |m| m.current_leader == Some(me) && matched(m, to) == m.last_log_index,
+                "successor caught up",
+            )
+            .await
+            .is_ok();
+        if !caught_up {
+            return false;
+        }
+        campaign.await;
+        self.raft
+            .wait(Some(within))
+            .metrics(
+                move |m| m.current_leader != Some(me),
+                "leadership handed off",
+            )
+            .await
+            .is_ok()
+    }
+
     /// Starts an election now rather than after a timeout, so that the preferred replica of
     /// each shard usually wins at start-up and leaders spread over the nodes.
     pub async fn campaign(&self) {
@@ -164,6 +214,12 @@ impl Replica {
             tracing::debug!(error = %e, "could not start an election");
         }
     }
+}
+
+/// The index of the last entry a leader knows `node` holds.
+fn matched(metrics: &RaftMetrics<NodeId, NodeAddr>, node: NodeId) -> Option<u64> {
+    let replication = metrics.replication.as_ref()?;
+    replication.get(&node).copied().flatten().map(|l| l.index)
 }
 
 /// A membership change's error as a [`ReplicaError`].

@@ -181,6 +181,49 @@ fn killing_each_shard_leader_loses_no_acknowledged_write_and_fails_over_within_3
 }
 
 #[test]
+fn leadership_returns_to_a_restarted_node_without_failing_a_write() {
+    let _serial = one_cluster_at_a_time();
+    let mut cluster = TestCluster::start(3, SHARD_FLAGS);
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let shards = [0u16, 4096, 8192, 12288];
+    let leads = |cluster: &TestCluster, node: usize| {
+        let from = (node + 1) % 3;
+        shards
+            .iter()
+            .filter(|&&slot| cluster.leader_of(from, slot) == Some(node))
+            .count()
+    };
+    let returning = (0..3).find(|&i| leads(&cluster, i) > 0).unwrap();
+    cluster.kill(returning);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while leads(&cluster, returning) > 0 {
+        assert!(Instant::now() < deadline, "no shard failed over");
+        thread::sleep(Duration::from_millis(100));
+    }
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let writers = Writers::start(&cluster, 4);
+    thread::sleep(Duration::from_millis(500));
+    cluster.restart(returning);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while leads(&cluster, returning) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "node {returning} never led again"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    thread::sleep(Duration::from_secs(1));
+    let (acked, failed) = writers.stop();
+    assert_eq!(failed, 0, "writes failed while leadership moved back");
+    assert!(
+        acked.len() > 100,
+        "too few writes acknowledged: {}",
+        acked.len()
+    );
+    assert_all_present(&cluster, &acked);
+}
+
+#[test]
 fn killing_every_node_at_once_loses_no_acknowledged_write() {
     let _serial = one_cluster_at_a_time();
     let mut cluster = TestCluster::start(3, SHARD_FLAGS);

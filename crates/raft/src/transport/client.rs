@@ -40,7 +40,9 @@ pub enum CallError {
     },
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<(Status, Bytes)>>>>;
+/// Calls waiting for their answer, by request id; `None` once the connection has broken,
+/// so that no call waits on it any more.
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<(Status, Bytes)>>>>>;
 
 struct Conn {
     tx: mpsc::UnboundedSender<BytesMut>,
@@ -79,11 +81,14 @@ impl Peer {
             .map_err(|_| CallError::Timeout(self.addr.clone()))??;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        conn.pending.lock().insert(id, tx);
+        match conn.pending.lock().as_mut() {
+            Some(pending) => pending.insert(id, tx),
+            None => return Err(self.unreachable("connection closed")),
+        };
         let mut frame = BytesMut::with_capacity(17 + payload.len());
         encode_request(&mut frame, id, group, kind, payload);
         if conn.tx.send(frame).is_err() {
-            conn.pending.lock().remove(&id);
+            forget(&conn.pending, id);
             return Err(self.unreachable("connection closed"));
         }
         match tokio::time::timeout(timeout, rx).await {
@@ -94,7 +99,7 @@ impl Peer {
             }),
             Ok(Err(_)) => Err(self.unreachable("connection closed")),
             Err(_) => {
-                conn.pending.lock().remove(&id);
+                forget(&conn.pending, id);
                 Err(CallError::Timeout(self.addr.clone()))
             }
         }
@@ -109,7 +114,8 @@ impl Peer {
 
     async fn connection(&self) -> Result<Arc<Conn>, CallError> {
         let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref().filter(|c| !c.tx.is_closed()) {
+        let open = |c: &&Arc<Conn>| !c.tx.is_closed() && c.pending.lock().is_some();
+        if let Some(conn) = slot.as_ref().filter(open) {
             return Ok(conn.clone());
         }
         let mut stream = TcpStream::connect(&self.addr)
@@ -121,12 +127,18 @@ impl Peer {
             .map_err(|e| self.unreachable(e))?;
         let (read, write) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
-        let pending: Pending = Arc::default();
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         tokio::spawn(write_frames(write, rx));
         tokio::spawn(read_responses(read, pending.clone()));
         let conn = Arc::new(Conn { tx, pending });
         *slot = Some(conn.clone());
         Ok(conn)
+    }
+}
+
+fn forget(pending: &Pending, id: u64) {
+    if let Some(pending) = pending.lock().as_mut() {
+        pending.remove(&id);
     }
 }
 
@@ -152,14 +164,15 @@ async fn read_responses(mut socket: OwnedReadHalf, pending: Pending) {
             match take_frame(&mut buf) {
                 Ok(Some(body)) => {
                     if let Some((id, status, payload)) = decode_response(body) {
-                        if let Some(tx) = pending.lock().remove(&id) {
+                        let waiting = pending.lock().as_mut().and_then(|p| p.remove(&id));
+                        if let Some(tx) = waiting {
                             let _ = tx.send((status, payload));
                         }
                     }
                 }
                 Ok(None) => break,
                 Err(_) => {
-                    pending.lock().clear();
+                    pending.lock().take();
                     return;
                 }
             }
@@ -167,7 +180,7 @@ async fn read_responses(mut socket: OwnedReadHalf, pending: Pending) {
         match socket.read_buf(&mut buf).await {
             Ok(n) if n > 0 => {}
             _ => {
-                pending.lock().clear();
+                pending.lock().take();
                 return;
             }
         }

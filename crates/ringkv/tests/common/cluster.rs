@@ -186,7 +186,7 @@ impl TestCluster {
             .args(["--dir", node.dir.to_str().unwrap()])
             .args(&node.formation)
             .args(node.own_flags.as_ref().unwrap_or(&self.extra))
-            .env("RINGKV_LOG", "info,openraft=warn,fjall=warn,lsm_tree=warn")
+            .env("RINGKV_LOG", node_log_filter())
             .stdout(Stdio::null())
             .stderr(log);
         self.nodes[i].child = Some(cmd.spawn().expect("start ringkv"));
@@ -348,4 +348,11 @@ fn cluster_port(node: &ClusterNode) -> String {
         .position(|f| f == "--cluster-port")
         .expect("dynamic nodes get a cluster port");
     node.formation[at + 1].clone()
+}
+
+/// The nodes' log filter: `RINGKV_TEST_LOG` when set (for example `info,openraft=info` to
+/// follow elections), otherwise ringkv's own info lines and warnings of the rest.
+fn node_log_filter() -> String {
+    std::env::var("RINGKV_TEST_LOG")
+        .unwrap_or_else(|_| "info,openraft=warn,fjall=warn,lsm_tree=warn".to_owned())
 }

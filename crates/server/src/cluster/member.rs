@@ -209,7 +209,10 @@ impl Member {
             .await
         {
             Ok(replica) => {
-                if shard.version == 0 && shard.replicas.first() == Some(&self.id) {
+                // A replica that has applied nothing has never heard from a leader, so its
+                // election cannot unseat one; a restarted replica waits to be handed the lead.
+                let fresh = replica.applied_index() == 0;
+                if fresh && shard.version == 0 && shard.replicas.first() == Some(&self.id) {
                     replica.campaign().await;
                 }
                 self.replicas.write().insert(shard.id, replica);

@@ -40,6 +40,13 @@ pub enum Request {
         /// Shard.
         shard: u32,
     },
+    /// Hand the leadership of `shard` to node `to` once it has every entry (its leader).
+    HandOff {
+        /// Shard.
+        shard: u32,
+        /// The node to lead it.
+        to: u64,
+    },
 }
 
 /// The answer to a [`Request`].

@@ -20,6 +20,9 @@ use super::rpc::{self, Reply, Request, ADMIN_TIMEOUT};
 const TICK: Duration = Duration::from_millis(300);
 /// How long a shard's leader may take to bring new replicas up to date and swap voters.
 const MOVE_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a leader holds writes back for a successor to catch up, and then for the
+/// successor's election.
+const HAND_OFF_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Does the meta leader's work while this node leads the meta group, until the process ends.
 pub async fn run(member: Arc<Member>) {
@@ -263,16 +266,18 @@ async fn forget_drained(member: &Member, state: &ClusterState) {
     }
 }
 
-/// Leadership changes asked for per tick: each leaves its shard without a leader for about
-/// one election, so they are spread out, but enough to balance a new cluster within seconds.
+/// Leadership hand-offs asked for per tick: each holds its shard's writes back for a moment,
+/// so they are spread out, but enough to balance a new cluster within seconds.
 const LEADER_MOVES_PER_TICK: usize = 4;
 
-/// Asks a few shards led by another replica than their preferred one to let the preferred
-/// one take over, so that leaders spread as placement planned.
+/// Asks the leaders of a few shards led by another replica than their preferred one to hand
+/// the leadership to the preferred one, so that leaders spread as placement planned. The
+/// leader hands off only once the preferred replica has every entry: an election started
+/// by a replica that is behind cannot win, yet would unseat the leader.
 async fn balance_leaders(member: &Member, state: &ClusterState) {
     let leaders = member.liveness.lock().leaders();
     let moving = member.moving.lock().clone();
-    let mut asked = 0;
+    let mut hand_offs = tokio::task::JoinSet::new();
     for (shard, leader) in leaders {
         let Some(s) = state.shards.get(shard as usize) else {
             continue;
@@ -284,15 +289,19 @@ async fn balance_leaders(member: &Member, state: &ClusterState) {
         if !member.liveness.lock().up(preferred) {
             continue;
         }
-        if let Some(node) = state.node(preferred) {
-            let request = Request::Campaign { shard };
-            rpc::call(&member.raft, &node.cluster, &request, ADMIN_TIMEOUT).await;
-            asked += 1;
-            if asked == LEADER_MOVES_PER_TICK {
-                return;
+        if let Some(node) = state.node(leader) {
+            let request = Request::HandOff {
+                shard,
+                to: preferred,
+            };
+            let (raft, addr) = (member.raft.clone(), node.cluster.clone());
+            hand_offs.spawn(async move { rpc::call(&raft, &addr, &request, ADMIN_TIMEOUT).await });
+            if hand_offs.len() == LEADER_MOVES_PER_TICK {
+                break;
             }
         }
     }
+    hand_offs.join_all().await;
 }
 
 /// The rebalancer's status as JSON: settings, nodes, moves under way and planned.
@@ -378,7 +387,38 @@ pub async fn answer(member: &Arc<Member>, request: Request) -> Reply {
             }
             Reply::Done
         }
+        Request::HandOff { shard, to } => {
+            let replica = member.replicas.read().get(&shard).cloned();
+            let successor = member.state().node(to).map(|n| n.cluster.clone());
+            match (replica, successor) {
+                (Some(replica), Some(addr)) if replica.is_leader() => {
+                    hand_off(member, &replica, shard, (to, &addr)).await;
+                    Reply::Done
+                }
+                _ => Reply::NotLeader(None),
+            }
+        }
     }
+}
+
+/// Hands the leadership of `shard` from this node's `replica` to `successor` (node id and
+/// cluster address), making it campaign once it has every entry.
+async fn hand_off(
+    member: &Member,
+    replica: &ringkv_raft::Replica,
+    shard: u32,
+    successor: (u64, &str),
+) -> bool {
+    let (to, addr) = successor;
+    let request = Request::Campaign { shard };
+    let campaign = async {
+        rpc::call(&member.raft, addr, &request, HAND_OFF_TIMEOUT).await;
+    };
+    let moved = replica.hand_off(to, campaign, HAND_OFF_TIMEOUT).await;
+    if !moved {
+        tracing::debug!(shard, to, "leadership hand-off did not complete");
+    }
+    moved
 }
 
 /// Before a leader leaves its shard, asks a replica that stays to take over, so that
@@ -390,9 +430,10 @@ async fn hand_over(
     voters: &BTreeMap<u64, NodeAddr>,
 ) {
     let (current, _) = replica.members();
-    if let Some((_, addr)) = voters.iter().find(|(id, _)| current.contains(id)) {
-        let request = Request::Campaign { shard };
-        rpc::call(&member.raft, &addr.cluster, &request, ADMIN_TIMEOUT).await;
+    for (id, addr) in voters.iter().filter(|(id, _)| current.contains(id)) {
+        if hand_off(member, replica, shard, (*id, &addr.cluster)).await {
+            return;
+        }
     }
 }
 
