@@ -28,6 +28,6 @@ pub mod types;
 
 pub use node::{AdminHandler, RaftNode, RaftNodeError, RaftOptions};
 pub use replica::{Replica, ReplicaError};
-pub use syncer::SyncPolicy;
+pub use syncer::{SyncMode, SyncPolicy};
 pub use transport::client::CallError;
 pub use types::{shard_group, Command, GroupId, NodeAddr, NodeId, META_GROUP};

@@ -277,12 +277,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 mod tests {
     use ringkv_storage::MemoryEngine;
 
+    use crate::syncer::SyncMode;
+
     use super::*;
 
     #[tokio::test]
     async fn a_saved_committed_vote_reads_back_uncommitted_so_a_restart_needs_an_election() {
         let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
-        let syncer = Syncer::start(engine.clone(), Arc::new(|| true)).unwrap();
+        let syncer = Syncer::start(engine.clone(), Arc::new(|| SyncMode::EachGroup)).unwrap();
         let mut store = LogStore::new(7, engine, syncer);
         assert_eq!(store.read_vote().await.unwrap(), None);
         store.save_vote(&Vote::new_committed(3, 2)).await.unwrap();

@@ -107,10 +107,10 @@ impl RaftNode {
     pub fn new(
         options: RaftOptions,
         base: StateMachine,
-        sync_each: SyncPolicy,
+        sync_policy: SyncPolicy,
     ) -> Result<Arc<RaftNode>, RaftNodeError> {
         let config = options.openraft_config()?;
-        let syncer = Syncer::start(base.engine().clone(), sync_each)?;
+        let syncer = Syncer::start(base.engine().clone(), sync_policy)?;
         let secret: Option<Arc<[u8]>> = options.secret.clone().map(Into::into);
         Ok(Arc::new(RaftNode {
             config,

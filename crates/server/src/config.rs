@@ -19,6 +19,17 @@ pub enum FsyncPolicy {
     Never,
 }
 
+impl FsyncPolicy {
+    /// The storage layer's name for this policy.
+    pub fn sync_mode(self) -> ringkv_raft::SyncMode {
+        match self {
+            FsyncPolicy::Always => ringkv_raft::SyncMode::EachGroup,
+            FsyncPolicy::Everysec => ringkv_raft::SyncMode::EverySecond,
+            FsyncPolicy::Never => ringkv_raft::SyncMode::Never,
+        }
+    }
+}
+
 /// Which storage engine holds the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -13,7 +13,6 @@ use tokio::net::{TcpListener, TcpSocket};
 
 use crate::clients::ClientRegistry;
 use crate::cluster::{await_meet, has_identity, Cluster, Formation};
-use crate::config::FsyncPolicy;
 use crate::config::{EngineKind, ServerConfig};
 use crate::local_log::LocalLog;
 use crate::replication::Replication;
@@ -113,8 +112,8 @@ impl Server {
                     .await
                     .map_err(|source| ServerError::Bind { addr, source })?;
                 let settings = config.clone();
-                let sync_each = Arc::new(move || settings.read().fsync == FsyncPolicy::Always);
-                let cluster = Cluster::start(&cluster, state_machine, peers, &dir, sync_each)
+                let sync_policy = Arc::new(move || settings.read().fsync.sync_mode());
+                let cluster = Cluster::start(&cluster, state_machine, peers, &dir, sync_policy)
                     .await
                     .map_err(ServerError::Cluster)?;
                 Replication::Cluster(cluster)

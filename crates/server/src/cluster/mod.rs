@@ -57,7 +57,7 @@ impl Cluster {
         base: StateMachine,
         listener: tokio::net::TcpListener,
         data_dir: &Path,
-        sync_each: SyncPolicy,
+        sync_policy: SyncPolicy,
     ) -> Result<Cluster, String> {
         config.validate()?;
         let options = |id| RaftOptions {
@@ -69,7 +69,7 @@ impl Cluster {
             snapshot_after: config.snapshot_after,
         };
         let make_raft = |id| {
-            let raft = RaftNode::new(options(id), base, sync_each).map_err(|e| e.to_string())?;
+            let raft = RaftNode::new(options(id), base, sync_policy).map_err(|e| e.to_string())?;
             raft.listen(listener);
             Ok(raft)
         };
