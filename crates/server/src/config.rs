@@ -20,7 +20,7 @@ pub enum FsyncPolicy {
 }
 
 impl FsyncPolicy {
-    /// The storage layer's name for this policy.
+    /// How the Raft sync thread carries out this policy.
     pub fn sync_mode(self) -> ringkv_raft::SyncMode {
         match self {
             FsyncPolicy::Always => ringkv_raft::SyncMode::EachGroup,

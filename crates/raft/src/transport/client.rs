@@ -136,6 +136,7 @@ impl Peer {
     }
 }
 
+/// Stops waiting for the answer to call `id`.
 fn forget(pending: &Pending, id: u64) {
     if let Some(pending) = pending.lock().as_mut() {
         pending.remove(&id);

@@ -421,7 +421,7 @@ async fn hand_off(
     moved
 }
 
-/// Before a leader leaves its shard, asks a replica that stays to take over, so that
+/// Before a leader leaves its shard, hands its leadership to a replica that stays, so that
 /// clients are never left redirected to a leader that is gone.
 async fn hand_over(
     member: &Member,
