@@ -98,8 +98,89 @@ fn run(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use bytes::Bytes;
+    use ringkv_storage::{EngineStats, MemoryEngine, Result, Table, WriteBatch};
+
     use super::*;
-    use ringkv_storage::{MemoryEngine, Table, WriteBatch};
+
+    /// A memory engine that counts its fsyncs.
+    #[derive(Default)]
+    struct CountingEngine {
+        inner: MemoryEngine,
+        syncs: AtomicUsize,
+    }
+
+    impl Engine for CountingEngine {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
+            self.inner.get(table, key)
+        }
+        fn scan(
+            &self,
+            table: Table,
+            start: &[u8],
+            end: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<(Bytes, Bytes)>> {
+            self.inner.scan(table, start, end, limit)
+        }
+        fn write(&self, batch: WriteBatch) -> Result<()> {
+            self.inner.write(batch)
+        }
+        fn sync(&self) -> Result<()> {
+            self.syncs.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn flush_buffers(&self) -> Result<()> {
+            Ok(())
+        }
+        fn clear(&self) -> Result<()> {
+            self.inner.clear()
+        }
+        fn compact(&self) -> Result<()> {
+            self.inner.compact()
+        }
+        fn stats(&self) -> EngineStats {
+            self.inner.stats()
+        }
+        fn eviction_sample(&self, count: usize) -> Vec<(Bytes, u64)> {
+            self.inner.eviction_sample(count)
+        }
+    }
+
+    /// Fsyncs made while appends arrive every 10 ms for `run` under `mode`.
+    fn syncs_under_steady_appends(mode: SyncMode, run: Duration) -> usize {
+        let engine = Arc::new(CountingEngine::default());
+        let syncer = Syncer::start(engine.clone(), Arc::new(move || mode)).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let mut sent = 0;
+        while start.elapsed() < run {
+            let tx = tx.clone();
+            syncer.after_sync(Box::new(move |result| tx.send(result.is_ok()).unwrap()));
+            sent += 1;
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(rx.iter().take(sent).all(|ok| ok));
+        engine.syncs.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn everysec_fsyncs_about_once_a_second_while_appends_keep_arriving() {
+        let syncs = syncs_under_steady_appends(SyncMode::EverySecond, Duration::from_millis(2500));
+        assert!((2..=3).contains(&syncs), "{syncs} fsyncs in 2.5 s");
+    }
+
+    #[test]
+    fn always_fsyncs_every_group_and_never_fsyncs_none() {
+        let run = Duration::from_millis(300);
+        assert!(syncs_under_steady_appends(SyncMode::EachGroup, run) >= 5);
+        assert_eq!(syncs_under_steady_appends(SyncMode::Never, run), 0);
+    }
 
     #[test]
     fn requests_are_answered_in_order_after_the_writes_before_them() {
