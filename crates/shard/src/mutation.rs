@@ -68,7 +68,7 @@ impl ExpireCondition {
     pub fn allows(self, current: u64, at: u64) -> bool {
         let volatile = current != 0;
         !(self.if_none && volatile)
-            && !(self.if_some && !volatile)
+            && (!self.if_some || volatile)
             && !(self.greater && (!volatile || at <= current))
             && !(self.less && volatile && at >= current)
     }

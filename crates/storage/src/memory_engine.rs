@@ -29,6 +29,8 @@ struct Entry {
 }
 
 type Stripe = RwLock<BTreeMap<Box<[u8]>, Entry>>;
+/// A stripe locked for writing.
+type StripeGuard<'a> = RwLockWriteGuard<'a, BTreeMap<Box<[u8]>, Entry>>;
 
 /// Milliseconds since the first call, wrapping after 49 days (idle times are compared, not stored long).
 fn clock_ms() -> u32 {
@@ -138,10 +140,7 @@ impl Engine for MemoryEngine {
             .collect();
         locks.sort_unstable();
         locks.dedup();
-        let mut guards: Vec<(
-            (Table, usize),
-            RwLockWriteGuard<'_, BTreeMap<Box<[u8]>, Entry>>,
-        )> = locks
+        let mut guards: Vec<((Table, usize), StripeGuard<'_>)> = locks
             .into_iter()
             .map(|(t, s)| ((t, s), self.tables[t.index()][s].write()))
             .collect();
@@ -222,6 +221,7 @@ impl Engine for MemoryEngine {
             }
             let slot = (index * SLOTS_PER_STRIPE + rng.gen_range(0..SLOTS_PER_STRIPE)) as u16;
             let from = slot.to_be_bytes();
+            #[allow(clippy::borrowed_box)] // the map's own item type
             let sample = |(k, e): (&Box<[u8]>, &Entry)| {
                 (
                     Bytes::copy_from_slice(k),

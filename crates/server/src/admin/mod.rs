@@ -214,7 +214,7 @@ fn config(shared: &Shared, argv: &[Bytes]) -> Frame {
             }
             Frame::Map(out)
         }
-        "set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
+        "set" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
             let mut updated = shared.config.read().clone();
             for pair in argv[2..].chunks_exact(2) {
                 let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();

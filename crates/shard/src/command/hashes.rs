@@ -22,7 +22,7 @@ fn read_hash(ctx: &Ctx<'_>, key: &[u8]) -> Reply<Option<Stored>> {
 }
 
 fn hset_plan(argv: &[Bytes], name: &str, only_if_absent: bool, reply: HashSetReply) -> Reply<Plan> {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(wrong_arity(name));
     }
     Ok(Plan::Write(Mutation::HSet {

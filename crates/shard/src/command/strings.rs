@@ -58,11 +58,10 @@ pub(super) fn set(ctx: &Ctx<'_>, argv: &[Bytes]) -> Reply<Plan> {
             reply = SetReply::Old;
         } else if is(opt, "keepttl") && expiry == SetExpiry::Clear {
             expiry = SetExpiry::Keep;
-        } else if ["ex", "px", "exat", "pxat"].iter().any(|o| is(opt, o))
-            && expiry == SetExpiry::Clear
-            && next.is_some()
-        {
-            expiry = SetExpiry::At(expiry_at(ctx, opt, next.expect("checked"), "set")?);
+        } else if let Some(arg) = next.filter(|_| {
+            ["ex", "px", "exat", "pxat"].iter().any(|o| is(opt, o)) && expiry == SetExpiry::Clear
+        }) {
+            expiry = SetExpiry::At(expiry_at(ctx, opt, arg, "set")?);
             i += 1;
         } else {
             return Err(syntax());
@@ -154,7 +153,7 @@ pub(super) fn mget(ctx: &Ctx<'_>, argv: &[Bytes]) -> Reply<Plan> {
 }
 
 fn mset_like(argv: &[Bytes], all_absent: bool) -> Reply<Plan> {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(wrong_arity(if all_absent { "msetnx" } else { "mset" }));
     }
     Ok(Plan::Write(Mutation::MSet {
