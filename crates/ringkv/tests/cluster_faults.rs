@@ -95,12 +95,8 @@ fn assert_all_present(cluster: &TestCluster, acked: &HashMap<String, String>) {
         }
     }
     for (key, _) in missing.iter().take(3) {
-        for (i, node) in cluster.nodes.iter().enumerate() {
-            let mut c = redis::Client::open(node.url())
-                .unwrap()
-                .get_connection()
-                .unwrap();
-            let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
+        for i in 0..cluster.nodes.len() {
+            let mut c = cluster.readonly(i);
             let v: redis::RedisResult<Option<String>> = c.get(key);
             eprintln!(
                 "node {} holds {key} (slot {}): {v:?}",
@@ -265,11 +261,7 @@ fn a_follower_behind_a_compacted_log_catches_up_from_a_snapshot() {
     let _: () = con.set_ex("ttl", "x", 1000).unwrap();
     cluster.restart(lagging);
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut follower = redis::Client::open(cluster.nodes[lagging].url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let _: () = redis::cmd("READONLY").query(&mut follower).unwrap();
+    let mut follower = cluster.readonly(lagging);
     loop {
         let n: i64 = redis::cmd("DBSIZE").query(&mut follower).unwrap();
         if n == 2002 {
@@ -317,11 +309,7 @@ fn a_node_without_the_cluster_secret_is_refused_and_the_others_go_on() {
         );
         thread::sleep(Duration::from_millis(100));
     }
-    let mut outsider_con = redis::Client::open(cluster.nodes[outsider].url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let _: () = redis::cmd("READONLY").query(&mut outsider_con).unwrap();
+    let mut outsider_con = cluster.readonly(outsider);
     let seen: Option<i64> = outsider_con.get("k49").unwrap();
     assert_eq!(seen, None, "a node with the wrong secret received data");
 }

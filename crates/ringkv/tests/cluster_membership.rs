@@ -231,11 +231,7 @@ fn a_node_down_past_dead_after_has_its_replicas_recreated_on_the_others() {
     assert_eq!(settled["nodes"][3]["up"], false, "{settled}");
 
     for i in 0..3 {
-        let mut node = redis::Client::open(cluster.nodes[i].url())
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        let _: () = redis::cmd("READONLY").query(&mut node).unwrap();
+        let mut node = cluster.readonly(i);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let missing = keys
@@ -315,11 +311,7 @@ fn cluster_add_brings_in_a_node_started_with_await_join() {
 
     // Restarted, the node is a member at once: it does not wait for another MEET.
     cluster.restart(new);
-    let mut direct = redis::Client::open(cluster.nodes[new].url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let _: () = redis::cmd("READONLY").query(&mut direct).unwrap();
+    let mut direct = cluster.readonly(new);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match direct.get::<_, Option<i64>>("a7") {

@@ -268,6 +268,17 @@ impl TestCluster {
             .collect()
     }
 
+    /// A direct connection to node `i` that has sent `READONLY`, so it reads the node's own
+    /// replica (leader or follower).
+    pub fn readonly(&self, i: usize) -> redis::Connection {
+        let mut con = redis::Client::open(self.nodes[i].url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let _: () = redis::cmd("READONLY").query(&mut con).unwrap();
+        con
+    }
+
     /// A cluster-aware client over the running nodes.
     pub fn client(&self) -> redis::cluster::ClusterClient {
         redis::cluster::ClusterClientBuilder::new(self.urls())
