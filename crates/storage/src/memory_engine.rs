@@ -234,7 +234,9 @@ impl Engine for MemoryEngine {
                 .map(sample)
                 .collect();
             if out.len() < count {
-                out.extend(map.iter().take(count - out.len()).map(sample));
+                let before = (Bound::Unbounded, Bound::Excluded(&from[..]));
+                let wrapped = map.range::<[u8], _>(before).take(count - out.len());
+                out.extend(wrapped.map(sample));
             }
             return out;
         }
