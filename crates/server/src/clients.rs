@@ -21,7 +21,7 @@ pub struct ClientInfo {
     /// Name set with `CLIENT SETNAME` or `HELLO … SETNAME`.
     pub name: Mutex<String>,
     /// Last command's name.
-    pub last_command: Mutex<String>,
+    pub last_command: Mutex<&'static str>,
     /// Milliseconds since `created` of the last command.
     pub last_active_ms: AtomicU64,
     /// RESP protocol version in use (2 or 3).
@@ -68,7 +68,7 @@ impl ClientRegistry {
             laddr,
             created: Instant::now(),
             name: Mutex::new(String::new()),
-            last_command: Mutex::new("NULL".to_owned()),
+            last_command: Mutex::new("NULL"),
             last_active_ms: AtomicU64::new(0),
             resp: AtomicU64::new(2),
         });

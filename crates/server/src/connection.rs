@@ -11,15 +11,16 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use ringkv_protocol::{Frame, Limits, ProtocolVersion, RequestParser};
+use ringkv_shard::command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use crate::dispatch::{execute, is_write, Outcome, Session};
-use crate::server::Shared;
+use crate::dispatch::{execute, Outcome, Session};
+use crate::replication::Proposed;
+use crate::server::{now_ms, Shared};
 use crate::stats::Stats;
 
 /// Initial size of the read and write buffers.
@@ -74,7 +75,7 @@ impl Connection {
     async fn run(&mut self, shared: &Shared, session: &mut Session) -> std::io::Result<()> {
         let mut input = BytesMut::with_capacity(BUFFER);
         let mut parser = RequestParser::new(Limits::default());
-        let mut pending: Vec<oneshot::Receiver<Frame>> = Vec::new();
+        let mut pending: Vec<Proposed> = Vec::new();
         loop {
             let n = self.socket.read_buf(&mut input).await?;
             if n == 0 {
@@ -82,7 +83,10 @@ impl Connection {
             }
             Stats::add(&shared.stats.net_input_bytes, n as u64);
             let timeout = Duration::from_secs(shared.config.read().client_output_timeout.max(1));
-            let mut read_position = 0;
+            let now = now_ms();
+            // The position of the last write this batch's replies may depend on: nothing is
+            // sent before it is durable.
+            let mut seen = 0;
             let mut commands = 0;
             let mut close = false;
             loop {
@@ -90,42 +94,49 @@ impl Connection {
                     Ok(Some(argv)) => argv,
                     Ok(None) => break,
                     Err(e) => {
-                        self.resolve(&mut pending, session.protocol).await;
+                        self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                            .await;
                         Frame::error(format!("ERR {e}")).encode(&mut self.out, session.protocol);
                         close = true;
                         break;
                     }
                 };
                 commands += 1;
-                if !pending.is_empty() && !is_write(&argv) {
-                    self.resolve(&mut pending, session.protocol).await;
+                let spec = command::lookup(&argv[0]);
+                if !pending.is_empty() && !spec.is_some_and(|s| s.is_write()) {
+                    self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                        .await;
                 }
-                match execute(shared, session, &argv).await {
-                    Outcome::Write(rx) => pending.push(rx),
+                match execute(shared, session, spec, &argv, now).await {
+                    Outcome::Write(proposed) => {
+                        seen = seen.max(shared.log.visible());
+                        pending.push(proposed);
+                    }
                     Outcome::Read(frame) => {
-                        read_position = shared.log.applied();
+                        seen = seen.max(shared.log.visible());
                         frame.encode(&mut self.out, session.protocol);
                     }
                     Outcome::Reply(frame) => {
-                        self.resolve(&mut pending, session.protocol).await;
+                        self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                            .await;
                         frame.encode(&mut self.out, session.protocol);
                     }
                     Outcome::Close(frame) => {
-                        self.resolve(&mut pending, session.protocol).await;
+                        self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                            .await;
                         frame.encode(&mut self.out, session.protocol);
                         close = true;
                         break;
                     }
                 }
                 if pending.is_empty() && self.out.len() >= FLUSH_AT {
-                    shared.log.wait_durable(read_position).await;
-                    self.flush(timeout).await?;
+                    self.flush_durable(shared, seen, timeout).await?;
                 }
             }
             Stats::add(&shared.stats.commands_processed, commands);
-            self.resolve(&mut pending, session.protocol).await;
-            shared.log.wait_durable(read_position).await;
-            self.flush(timeout).await?;
+            self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                .await;
+            self.flush_durable(shared, seen, timeout).await?;
             if close {
                 return Ok(());
             }
@@ -136,25 +147,55 @@ impl Connection {
         }
     }
 
-    /// Waits for the replies of proposed writes and encodes them in order.
+    /// Waits for the replies of proposed writes and encodes them in order; `seen` grows to
+    /// cover them.
     async fn resolve(
         &mut self,
-        pending: &mut Vec<oneshot::Receiver<Frame>>,
+        shared: &Shared,
+        pending: &mut Vec<Proposed>,
+        seen: &mut u64,
         protocol: ProtocolVersion,
     ) {
-        for rx in pending.drain(..) {
-            let frame = rx
-                .await
-                .unwrap_or_else(|_| Frame::error("ERR write was not applied"));
-            frame.encode(&mut self.out, protocol);
+        if pending.is_empty() {
+            return;
         }
+        for proposed in pending.drain(..) {
+            proposed.reply().await.encode(&mut self.out, protocol);
+        }
+        *seen = (*seen).max(shared.log.visible());
+    }
+
+    /// Flushes the replies once every write up to `seen` is durable. If persisting failed,
+    /// they are never sent: the connection is closed instead.
+    async fn flush_durable(
+        &mut self,
+        shared: &Shared,
+        seen: u64,
+        timeout: Duration,
+    ) -> std::io::Result<()> {
+        if !shared.log.wait_durable(seen).await {
+            return Err(std::io::Error::other("writes could not be made durable"));
+        }
+        self.flush(timeout).await
     }
 
     /// Writes the encoded replies; a client that reads none of them for `timeout` is dropped.
+    /// Replies that fit in the socket's buffer are written at once, without arming a timer.
     async fn flush(&mut self, timeout: Duration) -> std::io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
+        let sent = match self.socket.try_write(&self.out) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        self.written += sent as u64;
+        if sent == self.out.len() {
+            self.out.clear();
+            return Ok(());
+        }
+        self.out.advance(sent);
         match tokio::time::timeout(timeout, self.socket.write_all(&self.out)).await {
             Ok(result) => result?,
             Err(_) => {

@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::clients::ClientInfo;
+use crate::replication::Proposed;
+use crate::server::Shared;
 use bytes::Bytes;
 use ringkv_protocol::{Frame, ProtocolVersion};
-use ringkv_shard::command::{self, args::wrong_arity, Ctx, Family, Plan};
-use tokio::sync::oneshot;
-
-use crate::clients::ClientInfo;
-use crate::server::{now_ms, Shared};
+use ringkv_shard::command::{self, args::wrong_arity, CommandSpec, Ctx, Family, Plan};
 
 /// Per-connection state that commands can change.
 pub(crate) struct Session {
@@ -25,22 +24,24 @@ pub(crate) struct Session {
 pub(crate) enum Outcome {
     /// A reply computed from data already visible: flush only after that data is durable.
     Read(Frame),
-    /// A write's reply, arriving once it is applied and durable.
-    Write(oneshot::Receiver<Frame>),
+    /// A write's reply, known once it is applied and durable.
+    Write(Proposed),
     /// A reply that depends on no data (errors, server commands).
     Reply(Frame),
     /// Reply, then close the connection.
     Close(Frame),
 }
 
-/// Whether the request is a write, whose reply arrives later ([`Outcome::Write`]).
-pub(crate) fn is_write(argv: &[Bytes]) -> bool {
-    command::lookup(&argv[0]).is_some_and(|spec| spec.is_write())
-}
-
-/// Runs one request.
-pub(crate) async fn execute(shared: &Shared, session: &mut Session, argv: &[Bytes]) -> Outcome {
-    let Some(spec) = command::lookup(&argv[0]) else {
+/// Runs one request: `spec` is its command as [`command::lookup`] found it (None: unknown),
+/// and `now` the clock its reads and writes use.
+pub(crate) async fn execute(
+    shared: &Shared,
+    session: &mut Session,
+    spec: Option<&'static CommandSpec>,
+    argv: &[Bytes],
+    now: u64,
+) -> Outcome {
+    let Some(spec) = spec else {
         return Outcome::Reply(command::unknown_command(argv));
     };
     if !session.authenticated && !matches!(spec.name, "auth" | "hello" | "quit") {
@@ -49,7 +50,7 @@ pub(crate) async fn execute(shared: &Shared, session: &mut Session, argv: &[Byte
     if !spec.arity_ok(argv.len()) {
         return Outcome::Reply(wrong_arity(spec.name));
     }
-    *session.client.last_command.lock() = spec.name.to_owned();
+    *session.client.last_command.lock() = spec.name;
     if matches!(spec.family, Family::Connection | Family::Server) && spec.handler.is_none() {
         return crate::admin::run(shared, session, spec.name, argv).await;
     }
@@ -60,7 +61,6 @@ pub(crate) async fn execute(shared: &Shared, session: &mut Session, argv: &[Byte
         },
         None => None,
     };
-    let now = now_ms();
     let ctx = Ctx {
         reader: &shared.reader,
         now,

@@ -52,6 +52,7 @@ pub(crate) async fn make_room(shared: &Shared) -> Result<(), Frame> {
         let _ = shared
             .log
             .propose(None, Mutation::Del { keys: vec![key] }, now_ms())
+            .reply()
             .await;
         Stats::add(&shared.stats.evicted_keys, 1);
     }

@@ -1,35 +1,47 @@
-//! The single-node log: orders the proposals of one shard, applies them on one thread, and
-//! makes them durable with group commit before anyone hears of them.
+//! The single-node log: orders the proposals of one shard and applies them on the tasks that
+//! propose them, while one sync thread makes them durable with group commit before anyone
+//! hears of them.
 //!
-//! Every proposal waiting when the applier wakes is applied in order, then one fsync covers
-//! them all (under `fsync always`), then all their replies are released. Readers that saw
-//! data from a batch wait for that batch's fsync too, so no client ever observes a write that
-//! a crash could take back. This is the single-node stand-in for a shard's Raft group: it
-//! keeps the same `propose(Mutation) -> reply` boundary.
+//! A proposer that finds no other task applying applies its own proposal, then everything
+//! other tasks queued meanwhile; a proposer that finds another applying queues its proposal
+//! for it. So under contention one task applies whole runs of writes, instead of the tasks
+//! taking turns at a lock for every write, and nothing crosses to another thread to be
+//! applied.
 //!
-//! The memory engine persists nothing, so there is nothing to wait for: its proposals are
-//! applied by the proposing tasks themselves, without the applier thread and its two thread
-//! hops per write ([`InlineLog`]).
+//! Durability is separate from applying. Applying hands writes to the engine, which keeps
+//! them in memory and in its log buffer; the sync thread notes how far proposals were
+//! applied, asks the engine for one fsync covering all of it (`--fsync always`), and then
+//! publishes that position as durable. A reply, and any read that saw a write, is sent only
+//! once its position is durable, so no client ever observes a write that a crash could take
+//! back. The memory engine persists nothing, so there is nothing to wait for. This is the
+//! single-node stand-in for a shard's Raft group: it keeps the same `propose(Mutation) ->
+//! reply` boundary.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use ringkv_protocol::Frame;
 use ringkv_shard::{Mutation, Proposal, StateMachine};
 use ringkv_storage::Engine;
 use tokio::sync::{oneshot, watch};
 
 use crate::config::{EngineKind, FsyncPolicy, ServerConfig};
-
-/// Most proposals applied between two fsyncs.
-const MAX_GROUP: usize = 8192;
+use crate::replication::Proposed;
 
 /// Reply to writes once the store has failed to persist data, as Redis refuses writes after a disk error.
 const MISCONF: &str = "MISCONF Errors writing to disk: writes are refused until the server is restarted. Check the server logs.";
+
+/// How far writes are durable, as the sync thread publishes it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Durable {
+    /// Every proposal up to this position is durable.
+    position: u64,
+    /// Persisting failed: nothing after `position` will ever be durable.
+    failed: bool,
+}
 
 struct Entry {
     proposal: Proposal,
@@ -38,202 +50,214 @@ struct Entry {
 
 /// Handle to a shard's local log; cheap to clone.
 #[derive(Clone)]
-pub enum LocalLog {
-    /// Applied and made durable by the applier thread, with group commit.
-    Applier(AppliedLog),
-    /// Applied by the proposers: nothing is persisted (memory engine).
-    Inline(Arc<InlineLog>),
+pub struct LocalLog {
+    inner: Arc<Inner>,
 }
 
-/// A log applied by the tasks that propose to it. A proposer queues its proposal and, if no
-/// other task is applying, applies everything queued (its own and others') until the queue is
-/// empty; a proposer that finds another task applying leaves its proposal to that task. So
-/// under contention one task applies whole runs of writes instead of the tasks taking turns
-/// at a lock for every write.
-pub struct InlineLog {
+struct Inner {
     state_machine: Mutex<StateMachine>,
     queue: Mutex<Vec<Entry>>,
+    progress: Arc<Progress>,
+    /// The sync thread and what it publishes; None for an engine that persists nothing.
+    sync: Option<SyncThread>,
 }
 
-impl InlineLog {
-    fn propose(&self, entry: Entry) {
-        self.queue.lock().push(entry);
-        while let Some(mut state_machine) = self.state_machine.try_lock() {
+/// How far proposals got; written under the state machine's lock.
+#[derive(Default)]
+struct Progress {
+    /// Position of the last proposal whose effects readers may see (set before it is
+    /// applied).
+    visible: AtomicU64,
+    /// Position of the last proposal fully handed to the engine (set after it is applied).
+    applied: AtomicU64,
+    /// Persisting failed: writes are refused.
+    failed: AtomicBool,
+}
+
+struct SyncThread {
+    thread: thread::Thread,
+    durable: watch::Receiver<Durable>,
+}
+
+impl LocalLog {
+    /// Starts the log of `state_machine` over `engine`, with a sync thread unless the engine
+    /// persists nothing.
+    pub fn start(
+        state_machine: StateMachine,
+        engine: Arc<dyn Engine>,
+        config: Arc<RwLock<ServerConfig>>,
+    ) -> std::io::Result<Self> {
+        let progress = Arc::new(Progress::default());
+        let sync = if config.read().engine == EngineKind::Memory {
+            None
+        } else {
+            let (tx, durable) = watch::channel(Durable::default());
+            let syncer = Syncer {
+                progress: progress.clone(),
+                engine,
+                config,
+                durable: tx,
+            };
+            let handle = thread::Builder::new()
+                .name("ringkv-sync".to_owned())
+                .spawn(move || syncer.run())?;
+            Some(SyncThread {
+                thread: handle.thread().clone(),
+                durable,
+            })
+        };
+        Ok(LocalLog {
+            inner: Arc::new(Inner {
+                state_machine: Mutex::new(state_machine),
+                queue: Mutex::new(Vec::new()),
+                progress,
+                sync,
+            }),
+        })
+    }
+
+    /// Proposes `mutation` with clock `now`. The reply may be known at once, but it (and
+    /// anything else a client sees after it) must wait for [`LocalLog::wait_durable`] of
+    /// [`LocalLog::visible`].
+    pub(crate) fn propose(&self, mutation: Mutation, now: u64) -> Proposed {
+        let proposed = self.inner.propose(Proposal { now, mutation });
+        if let Some(sync) = &self.inner.sync {
+            sync.thread.unpark();
+        }
+        proposed
+    }
+
+    /// Position of the last proposal whose effects readers may already see.
+    pub fn visible(&self) -> u64 {
+        self.inner.progress.visible.load(Ordering::SeqCst)
+    }
+
+    /// Waits until everything up to `position` is durable; false if it never will be
+    /// (persisting failed).
+    pub async fn wait_durable(&self, position: u64) -> bool {
+        let Some(sync) = &self.inner.sync else {
+            return true;
+        };
+        let reached = |d: &Durable| d.position >= position || d.failed;
+        let mut durable = sync.durable.clone();
+        let state = match durable.wait_for(reached).await {
+            Ok(state) => *state,
+            Err(_) => return false,
+        };
+        state.position >= position
+    }
+}
+
+impl Inner {
+    /// Applies `proposal` here if no other task is applying and nothing is queued before it;
+    /// otherwise queues it, for this task or the one applying to take up.
+    fn propose(&self, proposal: Proposal) -> Proposed {
+        if let Some(mut state_machine) = self.state_machine.try_lock() {
+            if self.queue.lock().is_empty() {
+                let reply = self.apply(&mut state_machine, &proposal);
+                self.apply_queued(state_machine);
+                return Proposed::Done(reply);
+            }
+            let rx = self.enqueue(proposal);
+            self.apply_queued(state_machine);
+            return Proposed::Waiting(rx);
+        }
+        let rx = self.enqueue(proposal);
+        if let Some(state_machine) = self.state_machine.try_lock() {
+            self.apply_queued(state_machine);
+        }
+        Proposed::Waiting(rx)
+    }
+
+    fn apply(&self, state_machine: &mut StateMachine, proposal: &Proposal) -> Frame {
+        if self.progress.failed.load(Ordering::Relaxed) {
+            return Frame::error(MISCONF);
+        }
+        let position = self.progress.applied.load(Ordering::Relaxed) + 1;
+        self.progress.visible.store(position, Ordering::SeqCst);
+        let reply = state_machine.apply(proposal);
+        self.progress.applied.store(position, Ordering::SeqCst);
+        reply
+    }
+
+    fn enqueue(&self, proposal: Proposal) -> oneshot::Receiver<Frame> {
+        let (reply, rx) = oneshot::channel();
+        self.queue.lock().push(Entry { proposal, reply });
+        rx
+    }
+
+    /// Applies everything queued, including what other tasks queue meanwhile. The queue is
+    /// checked again after the lock is released, so a proposal queued by a task that found
+    /// the lock taken is never left behind.
+    fn apply_queued<'a>(&'a self, mut state_machine: MutexGuard<'a, StateMachine>) {
+        loop {
             loop {
                 let batch = std::mem::take(&mut *self.queue.lock());
                 if batch.is_empty() {
                     break;
                 }
                 for entry in batch {
-                    let _ = entry.reply.send(state_machine.apply(&entry.proposal));
+                    let reply = self.apply(&mut state_machine, &entry.proposal);
+                    let _ = entry.reply.send(reply);
                 }
             }
             drop(state_machine);
             if self.queue.lock().is_empty() {
-                break;
+                return;
+            }
+            match self.state_machine.try_lock() {
+                Some(guard) => state_machine = guard,
+                None => return,
             }
         }
     }
 }
 
-/// The applier thread's side of the log.
-#[derive(Clone)]
-pub struct AppliedLog {
-    tx: mpsc::Sender<Entry>,
-    applied: Arc<AtomicU64>,
-    durable: watch::Receiver<u64>,
-}
-
-impl LocalLog {
-    /// Starts the log of `state_machine` over `engine`: inline for an engine that persists
-    /// nothing, else with an applier thread.
-    pub fn start(
-        state_machine: StateMachine,
-        engine: Arc<dyn Engine>,
-        config: Arc<RwLock<ServerConfig>>,
-    ) -> std::io::Result<Self> {
-        if config.read().engine == EngineKind::Memory {
-            return Ok(LocalLog::Inline(Arc::new(InlineLog {
-                state_machine: Mutex::new(state_machine),
-                queue: Mutex::new(Vec::new()),
-            })));
-        }
-        let (tx, rx) = mpsc::channel();
-        let applied = Arc::new(AtomicU64::new(0));
-        let (durable_tx, durable) = watch::channel(0);
-        let applier = Applier {
-            state_machine,
-            engine,
-            config,
-            applied: applied.clone(),
-            durable: durable_tx,
-            poisoned: false,
-        };
-        thread::Builder::new()
-            .name("ringkv-applier".to_owned())
-            .spawn(move || applier.run(rx))?;
-        Ok(LocalLog::Applier(AppliedLog {
-            tx,
-            applied,
-            durable,
-        }))
-    }
-
-    /// Proposes `mutation` with clock `now`; the receiver yields its reply once it is durable.
-    pub fn propose(&self, mutation: Mutation, now: u64) -> oneshot::Receiver<Frame> {
-        let (reply, rx) = oneshot::channel();
-        let entry = Entry {
-            proposal: Proposal { now, mutation },
-            reply,
-        };
-        match self {
-            LocalLog::Inline(log) => log.propose(entry),
-            LocalLog::Applier(log) => {
-                if let Err(mpsc::SendError(entry)) = log.tx.send(entry) {
-                    let _ = entry
-                        .reply
-                        .send(Frame::error("ERR server is shutting down"));
-                }
-            }
-        }
-        rx
-    }
-
-    /// Position of the last proposal whose effects readers may already see (0 inline, where
-    /// everything applied is as durable as it will ever be).
-    pub fn applied(&self) -> u64 {
-        match self {
-            LocalLog::Inline(_) => 0,
-            LocalLog::Applier(log) => log.applied.load(Ordering::SeqCst),
-        }
-    }
-
-    /// Waits until everything up to `position` is durable.
-    pub async fn wait_durable(&self, position: u64) {
-        let LocalLog::Applier(log) = self else {
-            return;
-        };
-        if *log.durable.borrow() >= position {
-            return;
-        }
-        let mut durable = log.durable.clone();
-        let _ = durable.wait_for(|d| *d >= position).await;
-    }
-}
-
-struct Applier {
-    state_machine: StateMachine,
+/// The sync thread: makes applied proposals durable as the fsync policy asks, and publishes
+/// how far they are.
+struct Syncer {
+    progress: Arc<Progress>,
     engine: Arc<dyn Engine>,
     config: Arc<RwLock<ServerConfig>>,
-    applied: Arc<AtomicU64>,
-    durable: watch::Sender<u64>,
-    poisoned: bool,
+    durable: watch::Sender<Durable>,
 }
 
-impl Applier {
-    fn run(mut self, rx: mpsc::Receiver<Entry>) {
-        let mut position = 0u64;
+impl Syncer {
+    fn run(self) {
+        let mut published = 0;
         let mut last_sync = Instant::now();
         let mut unsynced = false;
-        let mut group: Vec<(oneshot::Sender<Frame>, Frame)> = Vec::new();
         loop {
-            let first = match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(entry) => entry,
-                Err(RecvTimeoutError::Timeout) => {
-                    if unsynced && last_sync.elapsed() >= Duration::from_secs(1) {
-                        self.persist(true);
-                        unsynced = false;
-                        last_sync = Instant::now();
-                    }
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            for entry in std::iter::once(first)
-                .chain(std::iter::from_fn(|| rx.try_recv().ok()))
-                .take(MAX_GROUP)
-            {
-                position += 1;
-                self.applied.store(position, Ordering::SeqCst);
-                let reply = if self.poisoned {
-                    Frame::error(MISCONF)
-                } else {
-                    self.state_machine.apply(&entry.proposal)
-                };
-                group.push((entry.reply, reply));
-            }
+            thread::park_timeout(Duration::from_millis(100));
+            let target = self.progress.applied.load(Ordering::SeqCst);
             let policy = self.config.read().fsync;
-            let sync = policy == FsyncPolicy::Always
-                || (policy == FsyncPolicy::Everysec
-                    && last_sync.elapsed() >= Duration::from_secs(1));
-            if !self.persist(sync) {
-                for (_, reply) in group.iter_mut() {
-                    *reply = Frame::error(MISCONF);
-                }
+            let second_passed = last_sync.elapsed() >= Duration::from_secs(1);
+            let fsync = match policy {
+                FsyncPolicy::Always => target > published || unsynced,
+                FsyncPolicy::Everysec => second_passed && (unsynced || target > published),
+                FsyncPolicy::Never => false,
+            };
+            if !fsync && target == published {
+                continue;
             }
-            if sync {
+            let result = if fsync {
+                self.engine.sync()
+            } else {
+                self.engine.flush_buffers()
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "persisting writes failed; refusing further writes");
+                self.progress.failed.store(true, Ordering::SeqCst);
+                self.durable.send_modify(|d| d.failed = true);
+                return;
+            }
+            if fsync {
                 last_sync = Instant::now();
             }
-            unsynced = !sync;
-            self.durable.send_replace(position);
-            for (tx, reply) in group.drain(..) {
-                let _ = tx.send(reply);
-            }
+            unsynced = !fsync && (unsynced || target > published);
+            published = target;
+            self.durable
+                .send_modify(|d| d.position = d.position.max(target));
         }
-        self.persist(true);
-    }
-
-    /// Makes the applied writes durable (`sync`) or at least hands them to the OS. False on failure.
-    fn persist(&mut self, sync: bool) -> bool {
-        let result = if sync {
-            self.engine.sync()
-        } else {
-            self.engine.flush_buffers()
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "persisting writes failed; refusing further writes");
-            self.poisoned = true;
-        }
-        !self.poisoned
     }
 }

@@ -52,22 +52,30 @@ impl Table {
     }
 }
 
-/// One write of a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteOp {
+/// One write of a batch, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOp<'a> {
     /// Table written.
     pub table: Table,
     /// Key written.
-    pub key: Box<[u8]>,
+    pub key: &'a [u8],
     /// New value; None deletes the key.
-    pub value: Option<Box<[u8]>>,
+    pub value: Option<&'a [u8]>,
 }
 
-/// An atomic group of writes.
-#[derive(Debug, Default, Clone)]
+/// An atomic group of writes, encoded into one buffer as they are added: no allocation per
+/// write, and the write-ahead log stores the buffer as it is.
+///
+/// Each write is `table u8, kind u8 (0 put, 1 delete), key length u32 LE, key`, then for a
+/// put `value length u32 LE, value`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WriteBatch {
-    ops: Vec<WriteOp>,
+    buf: Vec<u8>,
+    count: usize,
 }
+
+const PUT: u8 = 0;
+const DELETE: u8 = 1;
 
 impl WriteBatch {
     /// An empty batch.
@@ -77,35 +85,111 @@ impl WriteBatch {
 
     /// Sets `key` to `value` (both copied, so callers may pass slices of network buffers).
     pub fn put(&mut self, table: Table, key: &[u8], value: &[u8]) {
-        self.ops.push(WriteOp {
-            table,
-            key: key.into(),
-            value: Some(value.into()),
-        });
+        self.buf.reserve(10 + key.len() + value.len());
+        self.header(table, PUT, key);
+        self.buf
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(value);
     }
 
     /// Deletes `key`.
     pub fn delete(&mut self, table: Table, key: &[u8]) {
-        self.ops.push(WriteOp {
-            table,
-            key: key.into(),
-            value: None,
-        });
+        self.buf.reserve(6 + key.len());
+        self.header(table, DELETE, key);
+    }
+
+    fn header(&mut self, table: Table, kind: u8, key: &[u8]) {
+        self.buf.push(table as u8);
+        self.buf.push(kind);
+        self.buf
+            .extend_from_slice(&(key.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(key);
+        self.count += 1;
     }
 
     /// Whether the batch holds no writes.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.count == 0
     }
 
     /// Number of writes.
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.count
     }
 
     /// The writes, in order.
-    pub fn into_ops(self) -> Vec<WriteOp> {
-        self.ops
+    pub fn ops(&self) -> WriteOps<'_> {
+        WriteOps { rest: &self.buf }
+    }
+
+    /// The encoded writes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// A batch from its encoding; None if `bytes` is not one.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut ops = WriteOps { rest: bytes };
+        let mut count = 0;
+        while !ops.rest.is_empty() {
+            ops.decode()?;
+            count += 1;
+        }
+        Some(WriteBatch {
+            buf: bytes.to_vec(),
+            count,
+        })
+    }
+}
+
+/// Iterator over the writes of a [`WriteBatch`].
+#[derive(Clone)]
+pub struct WriteOps<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> WriteOps<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.rest.len() < n {
+            return None;
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Some(head)
+    }
+
+    fn length(&mut self) -> Option<usize> {
+        let bytes = self.take(4)?;
+        Some(u32::from_le_bytes(bytes.try_into().ok()?) as usize)
+    }
+
+    fn decode(&mut self) -> Option<WriteOp<'a>> {
+        let head = self.take(2)?;
+        let table = *Table::ALL.get(usize::from(head[0]))?;
+        let key_len = self.length()?;
+        let key = self.take(key_len)?;
+        let value = match head[1] {
+            PUT => {
+                let len = self.length()?;
+                Some(self.take(len)?)
+            }
+            DELETE => None,
+            _ => return None,
+        };
+        Some(WriteOp { table, key, value })
+    }
+}
+
+impl<'a> Iterator for WriteOps<'a> {
+    type Item = WriteOp<'a>;
+
+    fn next(&mut self) -> Option<WriteOp<'a>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let op = self.decode();
+        debug_assert!(op.is_some(), "batches are encoded by WriteBatch itself");
+        op
     }
 }
 
@@ -115,6 +199,9 @@ pub enum StorageError {
     /// The fjall database failed.
     #[error("fjall: {0}")]
     Fjall(#[from] fjall::Error),
+    /// The durable engine's write-ahead log failed.
+    #[error("write-ahead log: {0}")]
+    Log(String),
     /// A key is longer than the engine stores.
     #[error("key of {0} bytes is longer than the storage limit of {MAX_KEY_LEN} bytes")]
     KeyTooLong(usize),
@@ -172,4 +259,47 @@ pub trait Engine: Send + Sync + 'static {
     /// Up to `count` `Keys` entries from a random position, each with milliseconds since
     /// last access, for approximate LRU eviction. Engines that do not track access return none.
     fn eviction_sample(&self, count: usize) -> Vec<(Bytes, u64)>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_round_trips_through_its_encoding() {
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Keys, b"\0\x01k", b"value");
+        batch.delete(Table::Fields, b"gone");
+        batch.put(Table::Raft, b"", b"");
+        assert_eq!(batch.len(), 3);
+        let ops: Vec<_> = batch.ops().collect();
+        assert_eq!(
+            ops,
+            vec![
+                WriteOp {
+                    table: Table::Keys,
+                    key: b"\0\x01k",
+                    value: Some(b"value")
+                },
+                WriteOp {
+                    table: Table::Fields,
+                    key: b"gone",
+                    value: None
+                },
+                WriteOp {
+                    table: Table::Raft,
+                    key: b"",
+                    value: Some(b"")
+                },
+            ]
+        );
+        let decoded = WriteBatch::from_bytes(batch.as_bytes()).unwrap();
+        assert_eq!(decoded, batch);
+        let bytes = batch.as_bytes();
+        assert!(WriteBatch::from_bytes(&bytes[..bytes.len() - 1]).is_none());
+        assert!(
+            WriteBatch::from_bytes(&[9, 0, 0, 0, 0, 0]).is_none(),
+            "no table 9"
+        );
+    }
 }

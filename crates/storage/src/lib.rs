@@ -4,9 +4,10 @@
 mod engine;
 mod fjall_engine;
 mod memory_engine;
+mod stripes;
 
 pub use engine::{
-    Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp, MAX_KEY_LEN,
+    Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp, WriteOps, MAX_KEY_LEN,
 };
 pub use fjall_engine::{FjallEngine, FjallOptions, SENTINEL};
 pub use memory_engine::MemoryEngine;

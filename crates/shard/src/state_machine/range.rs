@@ -136,8 +136,8 @@ pub fn clear_slots(
             for (k, v) in chunk {
                 let mut expiry = WriteBatch::new();
                 restore_entry(&mut expiry, table, &k, v);
-                for op in expiry.into_ops() {
-                    batch.delete(op.table, &op.key);
+                for op in expiry.ops() {
+                    batch.delete(op.table, op.key);
                 }
             }
             engine.write(batch)?;

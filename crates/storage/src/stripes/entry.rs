@@ -1,9 +1,11 @@
-//! One entry of the memory engine, and the coarse clock that dates its last access.
+//! One entry of a striped table, and the coarse clock that dates its last access.
 //!
 //! An entry holds its key and value in a single exact-size allocation, because per-key memory
 //! is what limits a cache: a separate key and value would cost a second allocation header and
-//! a second pointer. Entries hash and compare by key alone, so a set of entries can be
-//! searched with a plain `&[u8]` key. Nothing here takes locks; the engine does.
+//! a second pointer. An entry may instead record that its key was deleted (a tombstone, which
+//! a memtable needs to hide older versions). Entries hash and compare by key alone, so a set
+//! of entries can be searched with a plain `&[u8]` key. Nothing here takes locks; the
+//! striped tables do.
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
@@ -19,67 +21,77 @@ const SLOT_BYTES: u64 = 64;
 ///
 /// Idle times are differences of two readings, so they are right as long as an entry is read
 /// or written at least once every 49 days.
-pub(super) fn now_ms() -> u32 {
+pub(crate) fn now_ms() -> u32 {
     static START: OnceLock<Instant> = OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_millis() as u32
 }
 
-/// A key, its value, and when it was last used.
-pub(super) struct Entry {
+/// Marks, in `key_len`, an entry that records a deletion.
+const TOMBSTONE: u32 = 1 << 31;
+
+/// A key, its value (or its deletion), and when it was last used.
+pub(crate) struct Entry {
     bytes: Box<[u8]>,
+    /// The key's length, with [`TOMBSTONE`] set for a deletion.
     key_len: u32,
     accessed: AtomicU32,
 }
 
 impl Entry {
-    /// Copies `key` and `value` into a new entry last used at `now`.
-    pub(super) fn new(key: &[u8], value: &[u8], now: u32) -> Self {
-        let mut bytes = Vec::with_capacity(key.len() + value.len());
+    /// Copies `key` and `value` (None: a deletion) into a new entry last used at `now`.
+    pub(crate) fn new(key: &[u8], value: Option<&[u8]>, now: u32) -> Self {
+        let payload = value.unwrap_or_default();
+        let mut bytes = Vec::with_capacity(key.len() + payload.len());
         bytes.extend_from_slice(key);
-        bytes.extend_from_slice(value);
+        bytes.extend_from_slice(payload);
+        let key_len = u32::try_from(key.len())
+            .ok()
+            .filter(|&n| n < TOMBSTONE)
+            .expect("keys are validated to fit 16 bits");
         Entry {
             bytes: bytes.into_boxed_slice(),
-            key_len: u32::try_from(key.len()).expect("keys are validated to fit 16 bits"),
+            key_len: key_len | if value.is_none() { TOMBSTONE } else { 0 },
             accessed: AtomicU32::new(now),
         }
     }
 
-    /// The key.
-    pub(super) fn key(&self) -> &[u8] {
-        &self.bytes[..self.key_len as usize]
+    fn key_end(&self) -> usize {
+        (self.key_len & !TOMBSTONE) as usize
     }
 
-    /// The value.
-    pub(super) fn value(&self) -> &[u8] {
-        &self.bytes[self.key_len as usize..]
+    /// The key.
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.bytes[..self.key_end()]
+    }
+
+    /// The value; None for a deletion.
+    pub(crate) fn value(&self) -> Option<&[u8]> {
+        (self.key_len & TOMBSTONE == 0).then(|| &self.bytes[self.key_end()..])
     }
 
     /// Records a use at `now`. Skips the store when nothing changes, so a key read by many
     /// threads in the same millisecond does not bounce its cache line between them.
-    pub(super) fn touch(&self, now: u32) {
+    pub(crate) fn touch(&self, now: u32) {
         if self.accessed.load(Ordering::Relaxed) != now {
             self.accessed.store(now, Ordering::Relaxed);
         }
     }
 
     /// Milliseconds since the last use, as of `now`.
-    pub(super) fn idle_ms(&self, now: u32) -> u64 {
+    pub(crate) fn idle_ms(&self, now: u32) -> u64 {
         u64::from(now.wrapping_sub(self.accessed.load(Ordering::Relaxed)))
     }
 
     /// Estimated bytes of memory this entry takes in its stripe; see [`footprint`].
-    pub(super) fn footprint(&self) -> u64 {
-        footprint(
-            self.key_len as usize,
-            self.bytes.len() - self.key_len as usize,
-        )
+    pub(crate) fn footprint(&self) -> u64 {
+        footprint(self.key_end(), self.bytes.len() - self.key_end())
     }
 }
 
 /// Estimated bytes of memory an entry of this key and value length takes in its stripe: its
 /// allocation and that of the ordered copy of its key, as glibc's malloc rounds them, and
 /// their slots.
-pub(super) fn footprint(key_len: usize, value_len: usize) -> u64 {
+pub(crate) fn footprint(key_len: usize, value_len: usize) -> u64 {
     allocation(key_len + value_len) + allocation(key_len) + SLOT_BYTES
 }
 
@@ -115,13 +127,20 @@ mod tests {
 
     #[test]
     fn entry_splits_its_allocation_into_key_and_value() {
-        let e = Entry::new(b"key", b"value", 5);
+        let e = Entry::new(b"key", Some(b"value"), 5);
         assert_eq!(e.key(), b"key");
-        assert_eq!(e.value(), b"value");
+        assert_eq!(e.value(), Some(&b"value"[..]));
         assert_eq!(e.bytes.len(), 8);
         assert_eq!(std::mem::size_of::<Entry>(), 24);
-        let empty = Entry::new(b"k", b"", 0);
-        assert_eq!(empty.value(), b"");
+        let empty = Entry::new(b"k", Some(b""), 0);
+        assert_eq!(empty.value(), Some(&b""[..]));
+        let deleted = Entry::new(b"key", None, 0);
+        assert_eq!(deleted.key(), b"key");
+        assert_eq!(deleted.value(), None);
+        assert_eq!(
+            deleted.footprint(),
+            Entry::new(b"key", Some(b""), 0).footprint()
+        );
     }
 
     #[test]
@@ -129,10 +148,10 @@ mod tests {
     #[allow(clippy::mutable_key_type)]
     fn a_set_of_entries_is_searchable_by_key() {
         let mut set = HashSet::new();
-        set.insert(Entry::new(b"a", b"1", 0));
-        assert!(set.replace(Entry::new(b"a", b"one", 0)).is_some());
-        set.insert(Entry::new(b"b", b"2", 0));
-        assert_eq!(set.get(&b"a"[..]).unwrap().value(), b"one");
+        set.insert(Entry::new(b"a", Some(b"1"), 0));
+        assert!(set.replace(Entry::new(b"a", Some(b"one"), 0)).is_some());
+        set.insert(Entry::new(b"b", None, 0));
+        assert_eq!(set.get(&b"a"[..]).unwrap().value(), Some(&b"one"[..]));
         assert!(!set.contains(&b"other"[..]));
         assert!(set.take(&b"b"[..]).is_some());
         assert_eq!(set.len(), 1);
@@ -140,18 +159,21 @@ mod tests {
 
     #[test]
     fn idle_time_counts_from_the_last_touch_and_survives_wrapping() {
-        let e = Entry::new(b"k", b"v", 100);
+        let e = Entry::new(b"k", Some(b"v"), 100);
         assert_eq!(e.idle_ms(350), 250);
         e.touch(300);
         assert_eq!(e.idle_ms(350), 50);
-        let old = Entry::new(b"k", b"v", u32::MAX - 9);
+        let old = Entry::new(b"k", Some(b"v"), u32::MAX - 9);
         assert_eq!(old.idle_ms(10), 20);
     }
 
     #[test]
     fn footprint_models_malloc_rounding() {
-        assert_eq!(Entry::new(b"k", b"", 0).footprint(), 32 + 32 + SLOT_BYTES);
-        let typical = Entry::new(&[0; 18], &[0; 110], 0);
+        assert_eq!(
+            Entry::new(b"k", Some(b""), 0).footprint(),
+            32 + 32 + SLOT_BYTES
+        );
+        let typical = Entry::new(&[0; 18], Some(&[0; 110]), 0);
         assert_eq!(typical.footprint(), 144 + 32 + SLOT_BYTES);
     }
 }

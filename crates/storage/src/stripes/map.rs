@@ -1,11 +1,11 @@
-//! The contents of one stripe of the memory engine: entries in a hash set for point lookups,
+//! The contents of one stripe of a striped table: entries in a hash set for point lookups,
 //! and a copy of their keys in an ordered set for range scans.
 //!
 //! A B-tree alone would serve both, but a lookup in it compares the key with a dozen or more
 //! entries, each behind its own pointer: a cache miss per comparison. The hash set finds an
 //! entry in two or three misses, which is what GET pays; the ordered copy of the keys costs
 //! about 60 bytes per entry and is touched only by inserts, deletes and scans. Nothing here
-//! takes locks; the engine does.
+//! takes locks; the striped tables do.
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
@@ -14,7 +14,7 @@ use super::entry::Entry;
 
 /// Entries of one stripe, findable by key and walkable in key order.
 #[derive(Default)]
-pub(super) struct StripeMap {
+pub(crate) struct StripeMap {
     entries: HashSet<Entry>,
     order: BTreeSet<Box<[u8]>>,
 }
@@ -25,8 +25,9 @@ impl StripeMap {
         self.entries.get(key)
     }
 
-    /// Sets `key` to `value`, last used at `now`; returns the entry it replaces.
-    pub(super) fn insert(&mut self, key: &[u8], value: &[u8], now: u32) -> Option<Entry> {
+    /// Sets `key` to `value` (None: records its deletion), last used at `now`; returns the
+    /// entry it replaces.
+    pub(super) fn insert(&mut self, key: &[u8], value: Option<&[u8]>, now: u32) -> Option<Entry> {
         let old = self.entries.replace(Entry::new(key, value, now));
         if old.is_none() {
             self.order.insert(key.into());
@@ -41,6 +42,11 @@ impl StripeMap {
             self.order.remove(key);
         }
         old
+    }
+
+    /// Whether the stripe holds no entries.
+    pub(super) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Entries with keys within the bounds, in key order.
@@ -64,16 +70,19 @@ mod tests {
     #[test]
     fn keeps_lookups_and_order_in_step() {
         let mut map = StripeMap::default();
-        assert!(map.insert(b"b", b"2", 0).is_none());
-        assert!(map.insert(b"a", b"1", 0).is_none());
-        assert!(map.insert(b"c", b"3", 0).is_none());
-        assert_eq!(map.insert(b"b", b"two", 0).unwrap().value(), b"2");
-        assert_eq!(map.get(b"b").unwrap().value(), b"two");
-        assert_eq!(map.remove(b"a").unwrap().value(), b"1");
+        assert!(map.insert(b"b", Some(b"2"), 0).is_none());
+        assert!(map.insert(b"a", Some(b"1"), 0).is_none());
+        assert!(map.insert(b"c", Some(b"3"), 0).is_none());
+        assert_eq!(
+            map.insert(b"b", Some(b"two"), 0).unwrap().value(),
+            Some(&b"2"[..])
+        );
+        assert_eq!(map.get(b"b").unwrap().value(), Some(&b"two"[..]));
+        assert_eq!(map.remove(b"a").unwrap().value(), Some(&b"1"[..]));
         assert!(map.remove(b"a").is_none());
         let all: Vec<_> = map
             .range(Bound::Unbounded, Bound::Unbounded)
-            .map(|e| (e.key().to_vec(), e.value().to_vec()))
+            .map(|e| (e.key().to_vec(), e.value().unwrap().to_vec()))
             .collect();
         assert_eq!(
             all,
