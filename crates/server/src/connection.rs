@@ -1,8 +1,8 @@
 //! One client connection: read what the client sent, run every complete request in order,
 //! and write all the replies of that batch with one flush.
 //!
-//! Consecutive writes are proposed together and their replies awaited together, so a
-//! pipeline of writes shares one fsync. Any other command waits for the writes before it
+//! Consecutive writes are proposed as one group and their replies awaited together, so a
+//! pipeline of writes takes the log's lock once and shares one fsync. Any other command waits for the writes before it
 //! runs, so a pipeline always sees its own writes. A client that leaves its replies unread stops
 //! being read (back-pressure) and is disconnected after `client-output-timeout`.
 
@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use ringkv_protocol::{Frame, Limits, ProtocolVersion, RequestParser};
-use ringkv_shard::command;
+use ringkv_shard::{command, Mutation};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
+use crate::cluster::Route;
 use crate::dispatch::{execute, Outcome, Session};
-use crate::replication::Proposed;
 use crate::server::{now_ms, Shared};
 use crate::stats::Stats;
 
@@ -27,6 +27,8 @@ use crate::stats::Stats;
 const BUFFER: usize = 16 * 1024;
 /// Encoded replies held before they are written out mid-batch.
 const FLUSH_AT: usize = 256 * 1024;
+/// Most writes of a pipeline proposed as one group.
+const MAX_GROUP: usize = 1024;
 
 /// Serves one client until it disconnects.
 pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, addr: SocketAddr) {
@@ -75,7 +77,7 @@ impl Connection {
     async fn run(&mut self, shared: &Shared, session: &mut Session) -> std::io::Result<()> {
         let mut input = BytesMut::with_capacity(BUFFER);
         let mut parser = RequestParser::new(Limits::default());
-        let mut pending: Vec<Proposed> = Vec::new();
+        let mut writes: Vec<(Option<Route>, Mutation)> = Vec::new();
         loop {
             let n = self.socket.read_buf(&mut input).await?;
             if n == 0 {
@@ -94,7 +96,7 @@ impl Connection {
                     Ok(Some(argv)) => argv,
                     Ok(None) => break,
                     Err(e) => {
-                        self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                        self.resolve(shared, &mut writes, now, &mut seen, session.protocol)
                             .await;
                         Frame::error(format!("ERR {e}")).encode(&mut self.out, session.protocol);
                         close = true;
@@ -103,38 +105,36 @@ impl Connection {
                 };
                 commands += 1;
                 let spec = command::lookup(&argv[0]);
-                if !pending.is_empty() && !spec.is_some_and(|s| s.is_write()) {
-                    self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                let is_write = spec.is_some_and(|s| s.is_write());
+                if !writes.is_empty() && (!is_write || writes.len() >= MAX_GROUP) {
+                    self.resolve(shared, &mut writes, now, &mut seen, session.protocol)
                         .await;
                 }
                 match execute(shared, session, spec, &argv, now).await {
-                    Outcome::Write(proposed) => {
-                        seen = seen.max(shared.log.visible());
-                        pending.push(proposed);
-                    }
+                    Outcome::Write(route, mutation) => writes.push((route, mutation)),
                     Outcome::Read(frame) => {
                         seen = seen.max(shared.log.visible());
                         frame.encode(&mut self.out, session.protocol);
                     }
                     Outcome::Reply(frame) => {
-                        self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                        self.resolve(shared, &mut writes, now, &mut seen, session.protocol)
                             .await;
                         frame.encode(&mut self.out, session.protocol);
                     }
                     Outcome::Close(frame) => {
-                        self.resolve(shared, &mut pending, &mut seen, session.protocol)
+                        self.resolve(shared, &mut writes, now, &mut seen, session.protocol)
                             .await;
                         frame.encode(&mut self.out, session.protocol);
                         close = true;
                         break;
                     }
                 }
-                if pending.is_empty() && self.out.len() >= FLUSH_AT {
+                if writes.is_empty() && self.out.len() >= FLUSH_AT {
                     self.flush_durable(shared, seen, timeout).await?;
                 }
             }
             Stats::add(&shared.stats.commands_processed, commands);
-            self.resolve(shared, &mut pending, &mut seen, session.protocol)
+            self.resolve(shared, &mut writes, now, &mut seen, session.protocol)
                 .await;
             self.flush_durable(shared, seen, timeout).await?;
             if close {
@@ -147,20 +147,23 @@ impl Connection {
         }
     }
 
-    /// Waits for the replies of proposed writes and encodes them in order; `seen` grows to
-    /// cover them.
+    /// Proposes the writes gathered so far as one group, waits for their replies and encodes
+    /// them in order; `seen` grows to cover them.
     async fn resolve(
         &mut self,
         shared: &Shared,
-        pending: &mut Vec<Proposed>,
+        writes: &mut Vec<(Option<Route>, Mutation)>,
+        now: u64,
         seen: &mut u64,
         protocol: ProtocolVersion,
     ) {
-        if pending.is_empty() {
+        if writes.is_empty() {
             return;
         }
-        for proposed in pending.drain(..) {
-            proposed.reply().await.encode(&mut self.out, protocol);
+        for proposed in shared.log.propose_all(std::mem::take(writes), now) {
+            for frame in proposed.replies().await {
+                frame.encode(&mut self.out, protocol);
+            }
         }
         *seen = (*seen).max(shared.log.visible());
     }

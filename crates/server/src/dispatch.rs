@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use crate::clients::ClientInfo;
-use crate::replication::Proposed;
+use crate::cluster::Route;
 use crate::server::Shared;
 use bytes::Bytes;
 use ringkv_protocol::{Frame, ProtocolVersion};
 use ringkv_shard::command::{self, args::wrong_arity, CommandSpec, Ctx, Family, Plan};
+use ringkv_shard::Mutation;
 
 /// Per-connection state that commands can change.
 pub(crate) struct Session {
@@ -24,8 +25,9 @@ pub(crate) struct Session {
 pub(crate) enum Outcome {
     /// A reply computed from data already visible: flush only after that data is durable.
     Read(Frame),
-    /// A write's reply, known once it is applied and durable.
-    Write(Proposed),
+    /// A write to propose (to the shard of `route` in a cluster); its reply is known once it
+    /// is applied and durable.
+    Write(Option<Route>, Mutation),
     /// A reply that depends on no data (errors, server commands).
     Reply(Frame),
     /// Reply, then close the connection.
@@ -74,7 +76,7 @@ pub(crate) async fn execute(
                     return Outcome::Reply(oom);
                 }
             }
-            Outcome::Write(shared.log.propose(route, mutation, now))
+            Outcome::Write(route, mutation)
         }
     }
 }

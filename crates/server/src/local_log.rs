@@ -43,9 +43,10 @@ struct Durable {
     failed: bool,
 }
 
+/// Proposals queued for the task that is applying, and where their replies go.
 struct Entry {
-    proposal: Proposal,
-    reply: oneshot::Sender<Frame>,
+    proposals: Vec<Proposal>,
+    replies: oneshot::Sender<Vec<Frame>>,
 }
 
 /// Handle to a shard's local log; cheap to clone.
@@ -116,11 +117,19 @@ impl LocalLog {
         })
     }
 
-    /// Proposes `mutation` with clock `now`. The reply may be known at once, but it (and
-    /// anything else a client sees after it) must wait for [`LocalLog::wait_durable`] of
-    /// [`LocalLog::visible`].
-    pub(crate) fn propose(&self, mutation: Mutation, now: u64) -> Proposed {
-        let proposed = self.inner.propose(Proposal { now, mutation });
+    /// Proposes `mutations`, in order, with clock `now`. The replies may be known at once,
+    /// but they (and anything else a client sees after them) must wait for
+    /// [`LocalLog::wait_durable`] of [`LocalLog::visible`].
+    pub(crate) fn propose_all(
+        &self,
+        mutations: impl IntoIterator<Item = Mutation>,
+        now: u64,
+    ) -> Proposed {
+        let proposals = mutations
+            .into_iter()
+            .map(|mutation| Proposal { now, mutation })
+            .collect();
+        let proposed = self.inner.propose(proposals);
         if let Some(sync) = &self.inner.sync {
             sync.thread.unpark();
         }
@@ -149,24 +158,27 @@ impl LocalLog {
 }
 
 impl Inner {
-    /// Applies `proposal` here if no other task is applying and nothing is queued before it;
-    /// otherwise queues it, for this task or the one applying to take up.
-    fn propose(&self, proposal: Proposal) -> Proposed {
+    /// Applies `proposals` here if no other task is applying and nothing is queued before
+    /// them; otherwise queues them, for this task or the one applying to take up.
+    fn propose(&self, proposals: Vec<Proposal>) -> Proposed {
         if let Some(mut state_machine) = self.state_machine.try_lock() {
             if self.queue.lock().is_empty() {
-                let reply = self.apply(&mut state_machine, &proposal);
+                let replies = proposals
+                    .iter()
+                    .map(|p| self.apply(&mut state_machine, p))
+                    .collect();
                 self.apply_queued(state_machine);
-                return Proposed::Done(reply);
+                return Proposed::Done(replies);
             }
-            let rx = self.enqueue(proposal);
+            let proposed = self.enqueue(proposals);
             self.apply_queued(state_machine);
-            return Proposed::Waiting(rx);
+            return proposed;
         }
-        let rx = self.enqueue(proposal);
+        let proposed = self.enqueue(proposals);
         if let Some(state_machine) = self.state_machine.try_lock() {
             self.apply_queued(state_machine);
         }
-        Proposed::Waiting(rx)
+        proposed
     }
 
     fn apply(&self, state_machine: &mut StateMachine, proposal: &Proposal) -> Frame {
@@ -180,10 +192,11 @@ impl Inner {
         reply
     }
 
-    fn enqueue(&self, proposal: Proposal) -> oneshot::Receiver<Frame> {
-        let (reply, rx) = oneshot::channel();
-        self.queue.lock().push(Entry { proposal, reply });
-        rx
+    fn enqueue(&self, proposals: Vec<Proposal>) -> Proposed {
+        let (replies, rx) = oneshot::channel();
+        let count = proposals.len();
+        self.queue.lock().push(Entry { proposals, replies });
+        Proposed::Waiting { count, rx }
     }
 
     /// Applies everything queued, including what other tasks queue meanwhile. The queue is
@@ -197,8 +210,12 @@ impl Inner {
                     break;
                 }
                 for entry in batch {
-                    let reply = self.apply(&mut state_machine, &entry.proposal);
-                    let _ = entry.reply.send(reply);
+                    let replies = entry
+                        .proposals
+                        .iter()
+                        .map(|p| self.apply(&mut state_machine, p))
+                        .collect();
+                    let _ = entry.replies.send(replies);
                 }
             }
             drop(state_machine);

@@ -9,24 +9,39 @@ use tokio::sync::oneshot;
 use crate::cluster::{Cluster, Route};
 use crate::local_log::LocalLog;
 
-/// A proposed write's reply: known at once when the proposer applied it itself, or to
-/// arrive once the write is applied and durable.
+/// The replies of proposed writes, in order: known at once when the proposer applied them
+/// itself, or to arrive once they are applied.
 pub(crate) enum Proposed {
     /// Applied by the proposing task; nothing left to wait for.
-    Done(Frame),
-    /// Applied elsewhere; the reply comes through the channel.
-    Waiting(oneshot::Receiver<Frame>),
+    Done(Vec<Frame>),
+    /// Applied by another task, which sends the replies of these `count` writes.
+    Waiting {
+        count: usize,
+        rx: oneshot::Receiver<Vec<Frame>>,
+    },
+    /// One write proposed to a shard's Raft group.
+    One(oneshot::Receiver<Frame>),
+}
+
+fn not_applied() -> Frame {
+    Frame::error("ERR write was not applied")
 }
 
 impl Proposed {
-    /// The reply, once it is known.
-    pub async fn reply(self) -> Frame {
+    /// The replies, once they are known.
+    pub async fn replies(self) -> Vec<Frame> {
         match self {
-            Proposed::Done(frame) => frame,
-            Proposed::Waiting(rx) => rx
+            Proposed::Done(frames) => frames,
+            Proposed::Waiting { count, rx } => rx
                 .await
-                .unwrap_or_else(|_| Frame::error("ERR write was not applied")),
+                .unwrap_or_else(|_| (0..count).map(|_| not_applied()).collect()),
+            Proposed::One(rx) => vec![rx.await.unwrap_or_else(|_| not_applied())],
         }
+    }
+
+    /// The reply of a single write.
+    pub async fn reply(self) -> Frame {
+        self.replies().await.pop().unwrap_or_else(not_applied)
     }
 }
 
@@ -41,14 +56,25 @@ pub(crate) enum Replication {
 impl Replication {
     /// Proposes `mutation` (for the shard of `route`, or every shard this node serves).
     pub fn propose(&self, route: Option<Route>, mutation: Mutation, now: u64) -> Proposed {
-        match (self, route) {
-            (Replication::Local(log), _) => log.propose(mutation, now),
-            (Replication::Cluster(cluster), Some(route)) => {
-                Proposed::Waiting(cluster.propose(route, mutation, now))
+        let mut proposed = self.propose_all(vec![(route, mutation)], now);
+        proposed.pop().expect("one proposal for one write")
+    }
+
+    /// Proposes `writes` in order, as one group where the log allows.
+    pub fn propose_all(&self, writes: Vec<(Option<Route>, Mutation)>, now: u64) -> Vec<Proposed> {
+        match self {
+            Replication::Local(log) => {
+                vec![log.propose_all(writes.into_iter().map(|(_, m)| m), now)]
             }
-            (Replication::Cluster(cluster), None) => {
-                Proposed::Waiting(cluster.propose_to_led(mutation, now))
-            }
+            Replication::Cluster(cluster) => writes
+                .into_iter()
+                .map(|(route, mutation)| {
+                    Proposed::One(match route {
+                        Some(route) => cluster.propose(route, mutation, now),
+                        None => cluster.propose_to_led(mutation, now),
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -74,7 +100,7 @@ impl Replication {
         match self {
             Replication::Local(log) => {
                 match log
-                    .propose(Mutation::DeleteExpired { keys }, now)
+                    .propose_all([Mutation::DeleteExpired { keys }], now)
                     .reply()
                     .await
                 {

@@ -79,6 +79,14 @@ impl Stored {
         encode_parts(self.kind, self.expire_at, &self.payload)
     }
 
+    /// The header stored in front of the payload.
+    pub fn header(&self) -> [u8; HEADER_LEN] {
+        let mut h = [0; HEADER_LEN];
+        h[0] = self.kind as u8;
+        h[1..].copy_from_slice(&self.expire_at.to_be_bytes());
+        h
+    }
+
     /// Whether the value has expired at `now` (ms).
     pub fn is_expired(&self, now: u64) -> bool {
         self.expire_at != 0 && self.expire_at <= now
@@ -109,6 +117,7 @@ mod tests {
     #[test]
     fn round_trips() {
         let s = Stored::string(Bytes::from_static(b"hello"), 42);
+        assert_eq!(s.encode()[..HEADER_LEN], s.header());
         assert_eq!(Stored::decode(Bytes::from(s.encode())), Some(s));
         let h = Stored::hash(3, 0);
         let d = Stored::decode(Bytes::from(h.encode())).unwrap();

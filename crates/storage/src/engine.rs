@@ -74,6 +74,13 @@ pub struct WriteBatch {
     count: usize,
 }
 
+/// A position in a [`WriteBatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchMark {
+    bytes: usize,
+    count: usize,
+}
+
 const PUT: u8 = 0;
 const DELETE: u8 = 1;
 
@@ -90,6 +97,36 @@ impl WriteBatch {
         self.buf
             .extend_from_slice(&(value.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(value);
+    }
+
+    /// Sets the key made of `key` parts to the value made of `value` parts, without
+    /// building either first.
+    pub fn put_parts(&mut self, table: Table, key: &[&[u8]], value: &[&[u8]]) {
+        let key_len: usize = key.iter().map(|p| p.len()).sum();
+        let value_len: usize = value.iter().map(|p| p.len()).sum();
+        self.buf.reserve(10 + key_len + value_len);
+        self.buf.push(table as u8);
+        self.buf.push(PUT);
+        self.buf.extend_from_slice(&(key_len as u32).to_le_bytes());
+        key.iter().for_each(|p| self.buf.extend_from_slice(p));
+        self.buf
+            .extend_from_slice(&(value_len as u32).to_le_bytes());
+        value.iter().for_each(|p| self.buf.extend_from_slice(p));
+        self.count += 1;
+    }
+
+    /// Where the batch ends now, to [`WriteBatch::truncate`] back to.
+    pub fn mark(&self) -> BatchMark {
+        BatchMark {
+            bytes: self.buf.len(),
+            count: self.count,
+        }
+    }
+
+    /// Drops every write added after `mark`.
+    pub fn truncate(&mut self, mark: BatchMark) {
+        self.buf.truncate(mark.bytes);
+        self.count = mark.count;
     }
 
     /// Deletes `key`.
@@ -293,6 +330,17 @@ mod tests {
                 },
             ]
         );
+        let mark = batch.mark();
+        batch.put_parts(Table::Meta, &[b"a", b"b"], &[b"", b"cd"]);
+        assert_eq!(
+            batch.ops().last().unwrap(),
+            WriteOp {
+                table: Table::Meta,
+                key: b"ab",
+                value: Some(b"cd")
+            }
+        );
+        batch.truncate(mark);
         let decoded = WriteBatch::from_bytes(batch.as_bytes()).unwrap();
         assert_eq!(decoded, batch);
         let bytes = batch.as_bytes();

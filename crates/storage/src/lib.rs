@@ -7,7 +7,8 @@ mod memory_engine;
 mod stripes;
 
 pub use engine::{
-    Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp, WriteOps, MAX_KEY_LEN,
+    BatchMark, Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp, WriteOps,
+    MAX_KEY_LEN,
 };
 pub use fjall_engine::{FjallEngine, FjallOptions, SENTINEL};
 pub use memory_engine::MemoryEngine;

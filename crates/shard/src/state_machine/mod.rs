@@ -8,6 +8,7 @@
 mod hashes;
 mod keys;
 mod range;
+mod small_map;
 mod strings;
 mod txn;
 
@@ -25,7 +26,7 @@ use crate::reader::Reader;
 use crate::slot::ALL_SLOTS;
 pub use range::{clear_slots, restore_entry, SlotRangeScan};
 pub use strings::{MAX_STRING_LEN, TOO_BIG};
-pub use txn::Txn;
+pub use txn::{Scratch, Txn};
 
 /// A shard's data and the code that changes it.
 pub struct StateMachine {
@@ -33,6 +34,7 @@ pub struct StateMachine {
     counts: Arc<SlotCounts>,
     expired: Arc<AtomicU64>,
     slots: RangeInclusive<u16>,
+    scratch: Scratch,
 }
 
 impl StateMachine {
@@ -44,6 +46,7 @@ impl StateMachine {
             counts,
             expired: Arc::new(AtomicU64::new(0)),
             slots: ALL_SLOTS,
+            scratch: Scratch::default(),
         })
     }
 
@@ -54,6 +57,7 @@ impl StateMachine {
             counts: self.counts.clone(),
             expired: self.expired.clone(),
             slots,
+            scratch: Scratch::default(),
         }
     }
 
@@ -117,14 +121,20 @@ impl StateMachine {
         proposal: &Proposal,
         record: WriteBatch,
     ) -> (Result<Frame>, Option<WriteBatch>) {
-        let mut txn = Txn::new(self.engine.as_ref(), &self.counts, proposal.now);
+        let mut txn = Txn::new(
+            self.engine.as_ref(),
+            &self.counts,
+            proposal.now,
+            record,
+            &mut self.scratch,
+        );
         let reply = match apply_mutation(&mut txn, &proposal.mutation) {
-            Ok(reply @ Frame::Error(_)) => return (Ok(reply), Some(record)),
+            Ok(reply @ Frame::Error(_)) => return (Ok(reply), Some(txn.abandon())),
             Ok(reply) => reply,
-            Err(e) => return (Err(e), Some(record)),
+            Err(e) => return (Err(e), Some(txn.abandon())),
         };
         let expired = txn.expired;
-        if let Err(e) = txn.commit(record) {
+        if let Err(e) = txn.commit() {
             return (Err(e), None);
         }
         self.expired.fetch_add(expired, Ordering::Relaxed);

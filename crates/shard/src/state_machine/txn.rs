@@ -5,56 +5,87 @@
 //! Lazy expiry happens here deterministically: a key found expired at the proposal's `now`
 //! is deleted as part of the batch, so every replica deletes it at the same log position.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
-use ringkv_storage::{Engine, Table, WriteBatch};
+use ringkv_storage::{BatchMark, Engine, Table, WriteBatch};
 
+use super::small_map::SmallMap;
 use crate::counts::SlotCounts;
 use crate::error::{Result, ShardError};
-use crate::layout::{count_key, data_key, expiry_key, fields_prefix, prefix_end};
+use crate::layout::{count_key, expiry_key, fields_prefix, prefix_end};
 use crate::slot::key_slot;
 use crate::value::{Kind, Stored};
 
 /// Fields read per engine scan while deleting a whole hash.
 const FIELD_SCAN_CHUNK: usize = 1024;
 
-/// An in-progress mutation.
+/// What a mutation remembers while it is applied, kept by the state machine between
+/// mutations so that applying one allocates nothing for it.
+#[derive(Default)]
+pub struct Scratch {
+    /// Keys loaded or written so far: a mutation reads its own writes.
+    keys: SmallMap<Bytes, Option<Stored>>,
+    /// Hash fields written so far, by storage key.
+    fields: SmallMap<Vec<u8>, Option<Bytes>>,
+    /// Per slot: change in (keys, keys with an expiry).
+    count_deltas: SmallMap<u16, (i64, i64)>,
+    /// Storage keys are built here.
+    key: Vec<u8>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.fields.clear();
+        self.count_deltas.clear();
+    }
+}
+
+/// An in-progress mutation. Its writes go straight into the batch that will commit them
+/// (the engines apply a batch's writes in order, so the last write of a key wins).
 pub struct Txn<'a> {
     engine: &'a dyn Engine,
     counts: &'a SlotCounts,
     /// The proposal's clock.
     pub now: u64,
-    writes: HashMap<(Table, Vec<u8>), Option<Vec<u8>>>,
-    keys: HashMap<Bytes, Option<Stored>>,
-    /// Per slot: change in (keys, keys with an expiry).
-    count_deltas: HashMap<u16, (i64, i64)>,
+    batch: WriteBatch,
+    /// The batch before this mutation wrote to it.
+    start: BatchMark,
+    scratch: &'a mut Scratch,
     /// Keys this mutation found expired and deleted.
     pub expired: u64,
 }
 
 impl<'a> Txn<'a> {
-    /// Starts a mutation applied at `now`.
-    pub fn new(engine: &'a dyn Engine, counts: &'a SlotCounts, now: u64) -> Self {
+    /// Starts a mutation applied at `now`, whose writes join `batch`.
+    pub fn new(
+        engine: &'a dyn Engine,
+        counts: &'a SlotCounts,
+        now: u64,
+        batch: WriteBatch,
+        scratch: &'a mut Scratch,
+    ) -> Self {
+        scratch.clear();
         Txn {
             engine,
             counts,
             now,
-            writes: HashMap::new(),
-            keys: HashMap::new(),
-            count_deltas: HashMap::new(),
+            start: batch.mark(),
+            batch,
+            scratch,
             expired: 0,
         }
     }
 
     /// The live value of `key`, deleting it first if it has expired.
     pub fn load(&mut self, key: &Bytes) -> Result<Option<Stored>> {
-        let stored = match self.keys.get(key) {
+        let stored = match self.scratch.keys.get(key) {
             Some(v) => v.clone(),
             None => {
-                let raw = self
-                    .engine
-                    .get(Table::Keys, &data_key(key_slot(key), key))?;
+                let storage_key = &mut self.scratch.key;
+                storage_key.clear();
+                storage_key.extend_from_slice(&key_slot(key).to_be_bytes());
+                storage_key.extend_from_slice(key);
+                let raw = self.engine.get(Table::Keys, storage_key)?;
                 raw.map(|b| {
                     Stored::decode(b).ok_or_else(|| {
                         ShardError::Corrupt(String::from_utf8_lossy(key).into_owned())
@@ -73,32 +104,37 @@ impl<'a> Txn<'a> {
         }
     }
 
+    fn count(&mut self, slot: u16) -> &mut (i64, i64) {
+        self.scratch.count_deltas.entry(&slot, Default::default)
+    }
+
     /// Stores `value` under `key`, whose current live value is `old`.
     pub fn store(&mut self, key: &Bytes, value: Stored, old: Option<&Stored>) -> Result<()> {
         let slot = key_slot(key);
         match old {
-            None => self.count_deltas.entry(slot).or_default().0 += 1,
+            None => self.count(slot).0 += 1,
             Some(o) => {
                 if o.kind == Kind::Hash && value.kind != Kind::Hash {
                     self.delete_fields(key)?;
                 }
                 if o.expire_at != 0 && o.expire_at != value.expire_at {
-                    self.delete(Table::Expiry, expiry_key(o.expire_at, slot, key));
+                    self.batch
+                        .delete(Table::Expiry, &expiry_key(o.expire_at, slot, key));
                 }
             }
         }
         let was_volatile = old.is_some_and(|o| o.expire_at != 0);
-        self.count_deltas.entry(slot).or_default().1 +=
-            i64::from(value.expire_at != 0) - i64::from(was_volatile);
+        self.count(slot).1 += i64::from(value.expire_at != 0) - i64::from(was_volatile);
         if value.expire_at != 0 && old.map(|o| o.expire_at) != Some(value.expire_at) {
-            self.put(
-                Table::Expiry,
-                expiry_key(value.expire_at, slot, key),
-                Vec::new(),
-            );
+            self.batch
+                .put(Table::Expiry, &expiry_key(value.expire_at, slot, key), &[]);
         }
-        self.put(Table::Keys, data_key(slot, key), value.encode());
-        self.keys.insert(key.clone(), Some(value));
+        self.batch.put_parts(
+            Table::Keys,
+            &[&slot.to_be_bytes(), key],
+            &[&value.header(), &value.payload],
+        );
+        self.scratch.keys.insert(key, Some(value));
         Ok(())
     }
 
@@ -109,39 +145,39 @@ impl<'a> Txn<'a> {
             self.delete_fields(key)?;
         }
         if old.expire_at != 0 {
-            self.delete(Table::Expiry, expiry_key(old.expire_at, slot, key));
-            self.count_deltas.entry(slot).or_default().1 -= 1;
+            self.batch
+                .delete(Table::Expiry, &expiry_key(old.expire_at, slot, key));
+            self.count(slot).1 -= 1;
         }
-        self.delete(Table::Keys, data_key(slot, key));
-        self.count_deltas.entry(slot).or_default().0 -= 1;
-        self.keys.insert(key.clone(), None);
+        let storage_key = &mut self.scratch.key;
+        storage_key.clear();
+        storage_key.extend_from_slice(&slot.to_be_bytes());
+        storage_key.extend_from_slice(key);
+        self.batch.delete(Table::Keys, storage_key);
+        self.count(slot).0 -= 1;
+        self.scratch.keys.insert(key, None);
         Ok(())
     }
 
     /// The value of a hash field by its storage key.
     pub fn field(&self, field_key: &[u8]) -> Result<Option<Bytes>> {
-        match self.writes.get(&(Table::Fields, field_key.to_vec())) {
-            Some(v) => Ok(v.clone().map(Bytes::from)),
+        match self.scratch.fields.get(field_key) {
+            Some(v) => Ok(v.clone()),
             None => Ok(self.engine.get(Table::Fields, field_key)?),
         }
     }
 
     /// Writes a hash field.
     pub fn put_field(&mut self, field_key: Vec<u8>, value: &[u8]) {
-        self.put(Table::Fields, field_key, value.to_vec());
+        self.batch.put(Table::Fields, &field_key, value);
+        let value = Bytes::copy_from_slice(value);
+        self.scratch.fields.insert(&field_key, Some(value));
     }
 
     /// Deletes a hash field.
     pub fn delete_field(&mut self, field_key: Vec<u8>) {
-        self.delete(Table::Fields, field_key);
-    }
-
-    fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
-        self.writes.insert((table, key), Some(value));
-    }
-
-    fn delete(&mut self, table: Table, key: Vec<u8>) {
-        self.writes.insert((table, key), None);
+        self.batch.delete(Table::Fields, &field_key);
+        self.scratch.fields.insert(&field_key, None);
     }
 
     /// Every stored field of hash `key` as (storage key, value), in storage order.
@@ -173,29 +209,29 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
-    /// Writes the batch, the new key counts and `record` atomically.
-    pub fn commit(self, mut batch: WriteBatch) -> Result<()> {
-        for ((table, key), value) in &self.writes {
-            match value {
-                Some(v) => batch.put(*table, key, v),
-                None => batch.delete(*table, key),
-            }
-        }
-        let mut new_counts = Vec::with_capacity(self.count_deltas.len());
-        for (&slot, &(keys, volatile)) in &self.count_deltas {
+    /// Adds the new key counts to the batch and writes it atomically.
+    pub fn commit(mut self) -> Result<()> {
+        let mut new_counts = Vec::new();
+        for &(slot, (keys, volatile)) in self.scratch.count_deltas.iter() {
             if (keys, volatile) == (0, 0) {
                 continue;
             }
             let n = self.counts.get(slot).add(keys, volatile);
-            batch.put(Table::Meta, &count_key(slot), &n.encode());
+            self.batch.put(Table::Meta, &count_key(slot), &n.encode());
             new_counts.push((slot, n));
         }
-        if !batch.is_empty() {
-            self.engine.write(batch)?;
+        if !self.batch.is_empty() {
+            self.engine.write(self.batch)?;
         }
         for (slot, n) in new_counts {
             self.counts.set(slot, n);
         }
         Ok(())
+    }
+
+    /// Gives up the mutation: the batch as it was before it.
+    pub fn abandon(mut self) -> WriteBatch {
+        self.batch.truncate(self.start);
+        self.batch
     }
 }

@@ -11,7 +11,6 @@ use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
 
 /// Estimated cost of an entry's places in its stripe: a 24-byte slot in a hash table about
 /// two thirds full, and a 16-byte slot for the key's copy in B-tree nodes about as full.
@@ -19,11 +18,14 @@ const SLOT_BYTES: u64 = 64;
 
 /// Milliseconds since the engine's clock started, wrapping after about 49 days.
 ///
-/// Idle times are differences of two readings, so they are right as long as an entry is read
-/// or written at least once every 49 days.
+/// The clock is the kernel's coarse one (a few milliseconds' resolution, read without
+/// touching the hardware clock), which is all approximate LRU needs. Idle times are
+/// differences of two readings, so they are right as long as an entry is read or written at
+/// least once every 49 days.
 pub(crate) fn now_ms() -> u32 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_millis() as u32
+    static START: OnceLock<coarsetime::Instant> = OnceLock::new();
+    let start = *START.get_or_init(coarsetime::Instant::now);
+    coarsetime::Instant::now().duration_since(start).as_millis() as u32
 }
 
 /// Marks, in `key_len`, an entry that records a deletion.
