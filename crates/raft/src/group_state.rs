@@ -66,7 +66,7 @@ impl GroupState {
     /// Writes `batch` to the engine.
     pub fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
         self.engine
-            .write(batch)
+            .write(&batch)
             .map_err(|e| StorageIOError::write_state_machine(&e).into())
     }
 

@@ -64,7 +64,7 @@ impl LogStore {
 
     fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
         self.engine
-            .write(batch)
+            .write(&batch)
             .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
@@ -190,7 +190,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut batch = WriteBatch::new();
         batch.put(Table::Raft, &keys::vote(self.group), &encode(vote));
         self.engine
-            .write(batch)
+            .write(&batch)
             .and_then(|()| self.engine.sync())
             .map_err(|e| StorageIOError::write_vote(&e).into())
     }

@@ -225,7 +225,7 @@ impl RaftNode {
             for (key, _) in rows {
                 batch.delete(Table::Raft, &key);
             }
-            engine.write(batch).map_err(|e| open_error(group, e))?;
+            engine.write(&batch).map_err(|e| open_error(group, e))?;
         }
         self.base
             .for_slots(slots)

@@ -113,7 +113,7 @@ impl RaftStateMachine<TypeConfig> for ShardStore {
                 .clear()
                 .map_err(|e| err(std::io::Error::other(e)))?;
             let records = snapshot::install(file, |batch| {
-                engine.write(batch).map_err(std::io::Error::other)
+                engine.write(&batch).map_err(std::io::Error::other)
             })
             .map_err(err)?;
             self.shard

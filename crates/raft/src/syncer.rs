@@ -128,7 +128,7 @@ mod tests {
         ) -> Result<Vec<(Bytes, Bytes)>> {
             self.inner.scan(table, start, end, limit)
         }
-        fn write(&self, batch: WriteBatch) -> Result<()> {
+        fn write(&self, batch: &WriteBatch) -> Result<()> {
             self.inner.write(batch)
         }
         fn sync(&self) -> Result<()> {
@@ -190,7 +190,7 @@ mod tests {
         for i in 0..100u32 {
             let mut batch = WriteBatch::new();
             batch.put(Table::Meta, &i.to_be_bytes(), b"v");
-            engine.write(batch).unwrap();
+            engine.write(&batch).unwrap();
             let tx = tx.clone();
             syncer.after_sync(Box::new(move |result| {
                 tx.send((i, result.is_ok())).unwrap()

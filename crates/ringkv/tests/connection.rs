@@ -522,6 +522,28 @@ fn config_get_set() {
     );
     assert_eq!(err(c, &["CONFIG", "GET"]), arity("config|get"));
     assert_eq!(err(c, &["CONFIG"]), arity("config"));
+
+    // What redis-benchmark and other Redis tools ask about persistence.
+    assert_eq!(
+        q(c, &["CONFIG", "GET", "save"]),
+        Value::Array(vec![b("save"), b("")])
+    );
+    assert_eq!(
+        q(c, &["CONFIG", "GET", "appendonly"]),
+        Value::Array(vec![b("appendonly"), b("yes")])
+    );
+    assert_eq!(
+        q(c, &["CONFIG", "GET", "appendfsync"]),
+        Value::Array(vec![b("appendfsync"), b("always")])
+    );
+    assert_eq!(q(c, &["CONFIG", "SET", "appendfsync", "no"]), ok());
+    assert_eq!(
+        q(c, &["CONFIG", "GET", "fsync"]),
+        Value::Array(vec![b("fsync"), b("never")])
+    );
+    assert_eq!(q(c, &["CONFIG", "SET", "appendfsync", "always"]), ok());
+    let e = err(c, &["CONFIG", "SET", "appendonly", "no"]);
+    assert!(e.contains("can't set immutable config"), "{e}");
 }
 
 #[test]

@@ -151,7 +151,7 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
 
 impl ServerConfig {
     /// Names `CONFIG GET` knows, in the order it lists them.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 13] = [
         "bind",
         "port",
         "dir",
@@ -162,6 +162,9 @@ impl ServerConfig {
         "maxmemory",
         "maxmemory-policy",
         "client-output-timeout",
+        "save",
+        "appendonly",
+        "appendfsync",
     ];
 
     /// The value of a setting as `CONFIG GET` shows it.
@@ -177,6 +180,20 @@ impl ServerConfig {
             "maxmemory" => self.maxmemory.to_string(),
             "maxmemory-policy" => self.maxmemory_policy.to_string(),
             "client-output-timeout" => self.client_output_timeout.to_string(),
+            // What Redis tools ask of persistence: no RDB snapshots; the durable engine's log
+            // is the append-only file, fsynced as `--fsync` says.
+            "save" => String::new(),
+            "appendonly" => match self.engine {
+                EngineKind::Fjall => "yes",
+                EngineKind::Memory => "no",
+            }
+            .to_owned(),
+            "appendfsync" => match self.fsync {
+                FsyncPolicy::Always => "always",
+                FsyncPolicy::Everysec => "everysec",
+                FsyncPolicy::Never => "no",
+            }
+            .to_owned(),
             _ => return None,
         })
     }
@@ -187,10 +204,16 @@ impl ServerConfig {
             format!("CONFIG SET failed (possibly related to argument '{name}') - {why}")
         };
         match name {
-            "bind" | "port" | "dir" | "engine" => {
+            "bind" | "port" | "dir" | "engine" | "save" | "appendonly" => {
                 return Err(bad("can't set immutable config".to_owned()))
             }
             "fsync" => self.fsync = value.parse().map_err(bad)?,
+            "appendfsync" => {
+                self.fsync = match value.to_ascii_lowercase().as_str() {
+                    "no" => FsyncPolicy::Never,
+                    other => other.parse().map_err(bad)?,
+                }
+            }
             "maxclients" => {
                 self.maxclients = value
                     .parse()

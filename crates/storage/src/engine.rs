@@ -115,6 +115,17 @@ impl WriteBatch {
         self.count += 1;
     }
 
+    /// Removes every write, keeping the buffer.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.count = 0;
+    }
+
+    /// Bytes the buffer can hold without growing.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Where the batch ends now, to [`WriteBatch::truncate`] back to.
     pub fn mark(&self) -> BatchMark {
         BatchMark {
@@ -282,7 +293,7 @@ pub trait Engine: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>>;
     /// Applies the batch atomically; visible at once, durable after the next `sync`.
-    fn write(&self, batch: WriteBatch) -> Result<()>;
+    fn write(&self, batch: &WriteBatch) -> Result<()>;
     /// Makes every write so far durable (fsync).
     fn sync(&self) -> Result<()>;
     /// Hands buffered writes to the OS without fsync: they survive a process crash.

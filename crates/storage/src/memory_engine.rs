@@ -60,7 +60,7 @@ impl Engine for MemoryEngine {
         Ok(out)
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<()> {
+    fn write(&self, batch: &WriteBatch) -> Result<()> {
         let footprint = self.tables.write(batch.ops(), false);
         self.used.fetch_add(footprint.added, Ordering::Relaxed);
         self.used.fetch_sub(

@@ -26,7 +26,7 @@ fn write(engine: &dyn Engine, ops: &[Op<'_>]) {
             None => batch.delete(*table, k),
         }
     }
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
 }
 
 fn get(engine: &dyn Engine, table: Table, k: &[u8]) -> Option<Vec<u8>> {

@@ -11,7 +11,7 @@ fn key(slot: u16, name: &str) -> Vec<u8> {
 fn put(engine: &dyn Engine, table: Table, k: &[u8], v: &[u8]) {
     let mut b = WriteBatch::new();
     b.put(table, k, v);
-    engine.write(b).unwrap();
+    engine.write(&b).unwrap();
 }
 
 fn behaves_like_an_ordered_store(engine: &dyn Engine) {
@@ -28,7 +28,7 @@ fn behaves_like_an_ordered_store(engine: &dyn Engine) {
     }
     batch.put(Table::Meta, b"m", b"meta");
     assert_eq!(batch.len(), 16);
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
     assert_eq!(
         engine.get(Table::Keys, &key(9000, "b")).unwrap().as_deref(),
         Some(&b"9000b"[..])
@@ -74,7 +74,7 @@ fn behaves_like_an_ordered_store(engine: &dyn Engine) {
     let mut batch = WriteBatch::new();
     batch.delete(Table::Keys, &key(0, "a"));
     batch.put(Table::Keys, &key(0, "b"), b"new");
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
     assert_eq!(engine.get(Table::Keys, &key(0, "a")).unwrap(), None);
     assert_eq!(
         engine.get(Table::Keys, &key(0, "b")).unwrap().as_deref(),
@@ -169,7 +169,7 @@ fn fjall_compaction_returns_space_of_deleted_data() {
                 &incompressible(),
             );
         }
-        engine.write(batch).unwrap();
+        engine.write(&batch).unwrap();
     }
     engine.sync().unwrap();
     engine.compact().unwrap();
@@ -183,7 +183,7 @@ fn fjall_compaction_returns_space_of_deleted_data() {
         for i in 0..1000 {
             batch.delete(Table::Keys, &key(i as u16, &format!("{chunk}:{i}")));
         }
-        engine.write(batch).unwrap();
+        engine.write(&batch).unwrap();
     }
     engine.sync().unwrap();
     engine.compact().unwrap();

@@ -35,7 +35,12 @@ pub struct StateMachine {
     expired: Arc<AtomicU64>,
     slots: RangeInclusive<u16>,
     scratch: Scratch,
+    /// A cleared batch whose buffer the next mutation reuses.
+    spare_batch: WriteBatch,
 }
+
+/// Largest batch buffer kept for reuse.
+const SPARE_BATCH_BYTES: usize = 64 * 1024;
 
 impl StateMachine {
     /// Opens the state machine of every slot over `engine`, loading its key counts.
@@ -47,6 +52,7 @@ impl StateMachine {
             expired: Arc::new(AtomicU64::new(0)),
             slots: ALL_SLOTS,
             scratch: Scratch::default(),
+            spare_batch: WriteBatch::new(),
         })
     }
 
@@ -58,6 +64,7 @@ impl StateMachine {
             expired: self.expired.clone(),
             slots,
             scratch: Scratch::default(),
+            spare_batch: WriteBatch::new(),
         }
     }
 
@@ -92,21 +99,26 @@ impl StateMachine {
 
     /// Applies one proposal and returns the client's reply.
     pub fn apply(&mut self, proposal: &Proposal) -> Frame {
-        self.apply_with(proposal, WriteBatch::new())
+        let batch = std::mem::take(&mut self.spare_batch);
+        self.apply_with(proposal, batch)
     }
 
     /// Applies one proposal, writing `record` (say, the log position applied) in the same
     /// atomic batch as its changes, or on its own when the mutation changes nothing.
     pub fn apply_with(&mut self, proposal: &Proposal, record: WriteBatch) -> Frame {
-        let (reply, unwritten) = if matches!(proposal.mutation, Mutation::FlushAll) {
+        let (reply, mut batch) = if matches!(proposal.mutation, Mutation::FlushAll) {
             (self.clear().map(|()| Frame::ok()), Some(record))
         } else {
             self.apply_in_txn(proposal, record)
         };
-        if let Some(record) = unwritten.filter(|r| !r.is_empty()) {
-            if let Err(e) = self.engine.write(record) {
+        if let Some(unwritten) = batch.as_mut().filter(|b| !b.is_empty()) {
+            if let Err(e) = self.engine.write(unwritten) {
                 tracing::error!(error = %e, "recording the applied position failed");
             }
+        }
+        if let Some(mut batch) = batch.filter(|b| b.capacity() <= SPARE_BATCH_BYTES) {
+            batch.clear();
+            self.spare_batch = batch;
         }
         reply.unwrap_or_else(|e| {
             tracing::error!(error = %e, "mutation failed");
@@ -114,8 +126,9 @@ impl StateMachine {
         })
     }
 
-    /// Applies `proposal` in a transaction committed together with `record`; hands `record`
-    /// back when nothing was committed.
+    /// Applies `proposal` in a transaction committed together with `record`. The batch comes
+    /// back, written, after a commit, or unwritten when nothing was committed (it then holds
+    /// `record` alone); None when the commit failed.
     fn apply_in_txn(
         &mut self,
         proposal: &Proposal,
@@ -134,11 +147,14 @@ impl StateMachine {
             Err(e) => return (Err(e), Some(txn.abandon())),
         };
         let expired = txn.expired;
-        if let Err(e) = txn.commit() {
-            return (Err(e), None);
+        match txn.commit() {
+            Ok(mut written) => {
+                self.expired.fetch_add(expired, Ordering::Relaxed);
+                written.clear();
+                (Ok(reply), Some(written))
+            }
+            Err(e) => (Err(e), None),
         }
-        self.expired.fetch_add(expired, Ordering::Relaxed);
-        (Ok(reply), None)
     }
 }
 

@@ -140,7 +140,7 @@ pub fn clear_slots(
                     batch.delete(op.table, op.key);
                 }
             }
-            engine.write(batch)?;
+            engine.write(&batch)?;
         }
     }
     counts.reload(engine, slots)

@@ -209,8 +209,9 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
-    /// Adds the new key counts to the batch and writes it atomically.
-    pub fn commit(mut self) -> Result<()> {
+    /// Adds the new key counts to the batch and writes it atomically; the batch comes back,
+    /// to be cleared and reused.
+    pub fn commit(mut self) -> Result<WriteBatch> {
         let mut new_counts = Vec::new();
         for &(slot, (keys, volatile)) in self.scratch.count_deltas.iter() {
             if (keys, volatile) == (0, 0) {
@@ -221,12 +222,12 @@ impl<'a> Txn<'a> {
             new_counts.push((slot, n));
         }
         if !self.batch.is_empty() {
-            self.engine.write(self.batch)?;
+            self.engine.write(&self.batch)?;
         }
         for (slot, n) in new_counts {
             self.counts.set(slot, n);
         }
-        Ok(())
+        Ok(self.batch)
     }
 
     /// Gives up the mutation: the batch as it was before it.

@@ -369,7 +369,7 @@ impl Engine for FjallEngine {
         merge::scan(table, start, Some(end), limit, memtables, below)
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<()> {
+    fn write(&self, batch: &WriteBatch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -379,7 +379,7 @@ impl Engine for FjallEngine {
         self.shared.wait_for_flushes(MAX_FROZEN);
         let _writing = self.shared.write_lock.lock();
         let position = self.shared.wal.append(batch.as_bytes());
-        self.shared.apply(&batch, position);
+        self.shared.apply(batch, position);
         Ok(())
     }
 

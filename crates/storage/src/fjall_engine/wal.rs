@@ -378,13 +378,24 @@ mod tests {
         let opened = Wal::open(dir.path(), 0, SMALL).unwrap();
         append_all(&opened.wal, 1..=20);
         opened.wal.sync(true).unwrap();
+        let used = fs::read(segment_path(dir.path(), 1)).unwrap();
         opened.wal.truncate(20).unwrap();
+        // A spare is prepared in the background whenever one is taken.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !segment_files(dir.path()).contains(&SPARE.to_owned()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no spare was prepared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let files = segment_files(dir.path());
-        assert!(files.contains(&SPARE.to_owned()), "{files:?}");
         assert!(
             files.len() <= 3,
             "the spare, the current segment, one in preparation: {files:?}"
         );
+        // The spare as recycling leaves it: a used segment, full of valid-looking records.
+        fs::write(dir.path().join(SPARE), &used).unwrap();
         append_all(&opened.wal, 21..=22);
         opened.wal.sync(true).unwrap();
         drop(opened);

@@ -14,6 +14,7 @@ use std::ops::Bound;
 
 use parking_lot::{RwLock, RwLockWriteGuard};
 use rand::Rng;
+use smallvec::SmallVec;
 
 use crate::engine::{Table, WriteOp};
 pub(crate) use entry::{now_ms, Entry};
@@ -112,13 +113,13 @@ impl StripedTables {
         ops: impl Iterator<Item = WriteOp<'a>> + Clone,
         tombstones: bool,
     ) -> Footprint {
-        let mut locks: Vec<(Table, usize)> = ops
+        let mut locks: SmallVec<[(Table, usize); 4]> = ops
             .clone()
             .map(|op| (op.table, stripe_of(op.table, op.key)))
             .collect();
         locks.sort_unstable();
         locks.dedup();
-        let mut guards: Vec<((Table, usize), StripeGuard<'_>)> = locks
+        let mut guards: SmallVec<[((Table, usize), StripeGuard<'_>); 4]> = locks
             .into_iter()
             .map(|(t, s)| ((t, s), self.tables[t.index()][s].write()))
             .collect();
