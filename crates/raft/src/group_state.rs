@@ -1,6 +1,11 @@
 //! What every group's state machine records beside its data: the applied position and
 //! membership (written in the same batch as the data they describe) and which snapshot file
 //! is current.
+//!
+//! An entry may carry a batch of proposals, each applied in its own engine batch. Each but
+//! the last records how many of the entry's proposals are applied, and the last records the
+//! entry as applied; the engine keeps a prefix of its writes through a crash, so after one
+//! the entry is applied again from the first proposal not yet applied, and none twice.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +30,9 @@ pub struct GroupState {
     pub applied: Option<LogId>,
     /// The membership as of `applied`.
     pub membership: StoredMembership,
+    /// The entry after `applied`, and how many of its proposals are applied, when it is half
+    /// applied.
+    batch_progress: Option<(u64, usize)>,
     dir: PathBuf,
     receiving: Option<PathBuf>,
 }
@@ -34,25 +42,30 @@ impl GroupState {
     pub fn open(group: GroupId, engine: Arc<dyn Engine>, dir: &Path) -> Result<Self, StorageError> {
         let applied: Option<LogId> = read(engine.as_ref(), &keys::applied(group))?.flatten();
         let membership = read(engine.as_ref(), &keys::membership(group))?.unwrap_or_default();
+        let batch_progress = read(engine.as_ref(), &keys::batch_progress(group))?;
         std::fs::create_dir_all(dir).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         Ok(GroupState {
             group,
             engine,
             applied,
             membership,
+            batch_progress,
             dir: dir.to_path_buf(),
             receiving: None,
         })
     }
 
     /// The batch recording the applied position (and, with `membership`, the membership).
-    pub fn record(&self, membership: bool) -> WriteBatch {
+    pub fn record(&mut self, membership: bool) -> WriteBatch {
         let mut batch = WriteBatch::new();
         batch.put(
             Table::Raft,
             &keys::applied(self.group),
             &encode(&self.applied),
         );
+        if self.batch_progress.take().is_some() {
+            batch.delete(Table::Raft, &keys::batch_progress(self.group));
+        }
         if membership {
             batch.put(
                 Table::Raft,
@@ -61,6 +74,26 @@ impl GroupState {
             );
         }
         batch
+    }
+
+    /// The batch recording that the first `done` proposals of entry `index` are applied.
+    pub fn record_progress(&mut self, index: u64, done: usize) -> WriteBatch {
+        self.batch_progress = Some((index, done));
+        let mut batch = WriteBatch::new();
+        batch.put(
+            Table::Raft,
+            &keys::batch_progress(self.group),
+            &encode(&(index, done)),
+        );
+        batch
+    }
+
+    /// How many proposals of entry `index` were applied before a crash stopped its batch.
+    pub fn applied_of(&self, index: u64) -> usize {
+        match self.batch_progress {
+            Some((i, done)) if i == index => done,
+            _ => 0,
+        }
     }
 
     /// Writes `batch` to the engine.
@@ -141,7 +174,8 @@ impl GroupState {
     pub fn finish_install(&mut self, meta: &SnapshotMeta) -> Result<(), StorageError> {
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.write(self.record(true))?;
+        let record = self.record(true);
+        self.write(record)?;
         let path = self.snapshot_path(&meta.snapshot_id);
         if let Some(received) = self.receiving.take() {
             std::fs::rename(&received, &path)

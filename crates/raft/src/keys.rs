@@ -6,6 +6,8 @@
 //! - `group ++ 'c'` → the committed log id
 //! - `group ++ 'p'` → the last purged log id
 //! - `group ++ 'a'` → the applied log id, written with the data it describes
+//! - `group ++ 'b'` → how many proposals of the entry after it are applied, while a batch
+//!   of proposals is half applied (written with each proposal's data)
 //! - `group ++ 'm'` → the membership as of the applied log id
 //! - `group ++ 's'` → the current snapshot's metadata and file name
 //! - `group ++ 't'` → the cluster state (meta group only), written with its applied log id
@@ -54,6 +56,11 @@ pub fn purged(group: GroupId) -> Vec<u8> {
 /// The applied log id.
 pub fn applied(group: GroupId) -> Vec<u8> {
     key(group, b'a')
+}
+
+/// The progress through a half-applied batch of proposals.
+pub fn batch_progress(group: GroupId) -> Vec<u8> {
+    key(group, b'b')
 }
 
 /// The applied membership.

@@ -3,7 +3,7 @@
 //!
 //! openraft stays inside this crate. Outside it, a shard replica is a [`Raft`] handle that
 //! takes [`ringkv_shard::Proposal`]s and answers RESP frames once they are committed and
-//! applied. Inside: the log and vote live in the node's engine ([`log_store`]), appends of all
+//! applied. Inside: writes arriving together share an entry ([`write_batch`]), the log and vote live in the node's engine ([`log_store`]), appends of all
 //! groups share one fsync ([`syncer`]), applying an entry and recording its position is one
 //! atomic batch ([`state_machine`]), snapshots are files streamed in chunks ([`snapshot`]),
 //! and every group's RPCs to a peer share one connection ([`transport`]).
@@ -25,6 +25,7 @@ pub mod state_machine;
 pub mod syncer;
 pub mod transport;
 pub mod types;
+mod write_batch;
 
 pub use node::{AdminHandler, RaftNode, RaftNodeError, RaftOptions};
 pub use replica::{Replica, ReplicaError};

@@ -17,7 +17,8 @@ use crate::group_state::{open_snapshot, Built, GroupState};
 use crate::keys;
 use crate::log_store::{encode, read};
 use crate::types::{
-    Command, Entry, GroupId, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+    Command, Entry, GroupId, LogId, Replies, SnapshotMeta, StorageError, StoredMembership,
+    TypeConfig,
 };
 
 /// The meta group's applied state.
@@ -47,7 +48,7 @@ impl MetaStore {
     }
 
     /// Writes the cluster state with the applied position (and membership) in one batch.
-    fn save(&self, membership: bool) -> Result<(), StorageError> {
+    fn save(&mut self, membership: bool) -> Result<(), StorageError> {
         let mut batch = self.state.record(membership);
         batch.put(
             Table::Raft,
@@ -88,7 +89,7 @@ impl RaftStateMachine<TypeConfig> for MetaStore {
         Ok((self.state.applied, self.state.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Frame>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Replies>, StorageError>
     where
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
@@ -97,7 +98,7 @@ impl RaftStateMachine<TypeConfig> for MetaStore {
         for entry in entries {
             self.state.applied = Some(entry.log_id);
             let mut membership = false;
-            replies.push(match entry.payload {
+            let reply = match entry.payload {
                 EntryPayload::Normal(Command::Meta(command)) => reply(self.cluster.apply(&command)),
                 EntryPayload::Normal(Command::Shard(_)) => {
                     Frame::error("ERR data commands go to shard groups")
@@ -108,7 +109,8 @@ impl RaftStateMachine<TypeConfig> for MetaStore {
                     membership = true;
                     Frame::ok()
                 }
-            });
+            };
+            replies.push(vec![reply]);
             self.save(membership)?;
         }
         self.publish();

@@ -1,9 +1,12 @@
 //! Sharing read barriers: every linearizable read on a leader needs a quorum to confirm the
 //! leadership after the read arrived. Reads that arrive while a confirmation is under way
-//! wait for the next one together, so a burst of reads costs two round trips, not one each.
+//! wait for the next one together, so a burst of reads costs two round trips, not one each;
+//! and a read for which a confirmation that started after it arrived has already succeeded
+//! needs none (the reads of one pipeline arrive together, but run one after another).
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
@@ -13,6 +16,8 @@ type Waiter<E> = oneshot::Sender<Result<(), E>>;
 struct Queue<E> {
     running: bool,
     waiting: Vec<Waiter<E>>,
+    /// When the last barrier that succeeded started.
+    confirmed_from: Option<Instant>,
 }
 
 /// Runs barriers one at a time; each covers every caller that arrived before it started.
@@ -26,15 +31,17 @@ impl<E> Default for ReadBatch<E> {
             queue: Arc::new(Mutex::new(Queue {
                 running: false,
                 waiting: Vec::new(),
+                confirmed_from: None,
             })),
         }
     }
 }
 
 impl<E: Clone + Send + 'static> ReadBatch<E> {
-    /// Waits for a run of `barrier` that started after this call, started by whichever caller
-    /// finds none running; `gone` is the answer if the runner disappears.
-    pub async fn wait<F, Fut>(&self, barrier: F, gone: E) -> Result<(), E>
+    /// Waits for a run of `barrier` that started after the read `arrived`: one that already
+    /// succeeded, or the next, started by whichever caller finds none running; `gone` is the
+    /// answer if the runner disappears.
+    pub async fn wait<F, Fut>(&self, arrived: Instant, barrier: F, gone: E) -> Result<(), E>
     where
         F: Fn() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -42,6 +49,9 @@ impl<E: Clone + Send + 'static> ReadBatch<E> {
         let (tx, rx) = oneshot::channel();
         let start = {
             let mut queue = self.queue.lock();
+            if queue.confirmed_from.is_some_and(|from| from >= arrived) {
+                return Ok(());
+            }
             queue.waiting.push(tx);
             !std::mem::replace(&mut queue.running, true)
         };
@@ -66,7 +76,12 @@ where
             }
             std::mem::take(&mut queue.waiting)
         };
+        let started = Instant::now();
         let result = barrier().await;
+        if result.is_ok() {
+            let mut queue = queue.lock();
+            queue.confirmed_from = queue.confirmed_from.max(Some(started));
+        }
         for waiter in batch {
             let _ = waiter.send(result.clone());
         }
@@ -98,7 +113,9 @@ mod tests {
         let callers: Vec<_> = (0..50)
             .map(|_| {
                 let (batch, barrier) = (batch.clone(), barrier.clone());
-                tokio::spawn(async move { batch.wait(barrier, "gone".to_owned()).await })
+                tokio::spawn(
+                    async move { batch.wait(Instant::now(), barrier, "gone".to_owned()).await },
+                )
             })
             .collect();
         for caller in callers {
@@ -109,20 +126,39 @@ mod tests {
             (1..=2).contains(&n),
             "{n} barriers for 50 concurrent readers"
         );
-        batch.wait(barrier, "gone".to_owned()).await.unwrap();
+        let arrived = Instant::now();
+        batch
+            .wait(arrived, barrier.clone(), "gone".to_owned())
+            .await
+            .unwrap();
         assert_eq!(
             runs.load(Ordering::SeqCst),
             n + 1,
             "a later reader gets a fresh barrier"
+        );
+        batch
+            .wait(arrived, barrier, "gone".to_owned())
+            .await
+            .unwrap();
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            n + 1,
+            "a reader that arrived before a barrier that succeeded needs none"
         );
     }
 
     #[tokio::test]
     async fn a_failed_barrier_fails_every_reader_it_covered() {
         let batch: ReadBatch<String> = ReadBatch::default();
-        let result = batch
-            .wait(|| async { Err("no quorum".to_owned()) }, "gone".to_owned())
-            .await;
+        let fail = || async { Err("no quorum".to_owned()) };
+        let arrived = Instant::now();
+        let result = batch.wait(arrived, fail, "gone".to_owned()).await;
         assert_eq!(result, Err("no quorum".to_owned()));
+        let again = batch.wait(arrived, fail, "gone".to_owned()).await;
+        assert_eq!(
+            again,
+            Err("no quorum".to_owned()),
+            "a failed barrier confirms nothing"
+        );
     }
 }

@@ -5,16 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{ChangeMembers, RaftMetrics};
 use ringkv_cluster::MetaCommand;
 use ringkv_protocol::Frame;
 use ringkv_shard::Proposal;
+use tokio::sync::oneshot;
 
 use crate::read_batch::ReadBatch;
 use crate::types::{Command, NodeAddr, NodeId, Raft};
+use crate::write_batch::{Group, WriteBatch};
 
 /// Shared by every write while open; a hand-off of leadership takes it alone, so that no
 /// write is appended between the successor catching up and its election.
@@ -38,6 +40,7 @@ pub struct Replica {
     me: NodeId,
     reads: Arc<ReadBatch<ReplicaError>>,
     writes: Arc<WriteGate>,
+    batch: Arc<WriteBatch>,
 }
 
 impl Replica {
@@ -47,6 +50,7 @@ impl Replica {
             me,
             reads: Arc::default(),
             writes: Arc::default(),
+            batch: Arc::default(),
         }
     }
 
@@ -69,13 +73,19 @@ impl Replica {
             .map_or(0, |l| l.index)
     }
 
-    /// Replicates `proposal`; once a majority has it durably and it is applied here, its reply.
-    pub async fn write(
+    /// Queues `proposal` behind the writes queued before it, to be replicated with the
+    /// others waiting ([`WriteBatch`]); the receiver yields its reply once a majority has it
+    /// durably and it is applied here, or an error when it is not confirmed within `timeout`.
+    pub fn write(
         &self,
         proposal: Proposal,
         timeout: Duration,
-    ) -> Result<Frame, ReplicaError> {
-        self.submit(Command::Shard(proposal), timeout).await
+    ) -> oneshot::Receiver<Result<Frame, ReplicaError>> {
+        self.batch.propose(proposal, || Group {
+            raft: self.raft.clone(),
+            gate: self.writes.clone(),
+            timeout,
+        })
     }
 
     /// Replicates a change to the cluster state (meta group); its reply once applied here.
@@ -84,17 +94,13 @@ impl Replica {
         command: MetaCommand,
         timeout: Duration,
     ) -> Result<Frame, ReplicaError> {
-        self.submit(Command::Meta(command), timeout).await
-    }
-
-    async fn submit(&self, command: Command, timeout: Duration) -> Result<Frame, ReplicaError> {
         let write = async {
             let _open = self.writes.read().await;
-            self.raft.client_write(command).await
+            self.raft.client_write(Command::Meta(command)).await
         };
         match tokio::time::timeout(timeout, write).await {
             Err(_) => Err(ReplicaError::Unconfirmed),
-            Ok(Ok(response)) => Ok(response.data),
+            Ok(Ok(mut response)) => Ok(response.data.pop().unwrap_or_else(Frame::ok)),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
                 Err(ReplicaError::NotLeader(f.leader_id.zip(f.leader_node)))
             }
@@ -103,16 +109,20 @@ impl Replica {
     }
 
     /// Returns once this replica is confirmed leader by a quorum and has applied everything
-    /// committed before the call, so that a read of its data now is linearizable.
-    /// Concurrent callers share confirmations ([`ReadBatch`]).
-    pub async fn read_barrier(&self, timeout: Duration) -> Result<(), ReplicaError> {
+    /// committed before the read `arrived`, so that a read of its data now is linearizable.
+    /// Reads share confirmations ([`ReadBatch`]).
+    pub async fn read_barrier(
+        &self,
+        arrived: Instant,
+        timeout: Duration,
+    ) -> Result<(), ReplicaError> {
         let raft = self.raft.clone();
         let barrier = move || {
             let raft = raft.clone();
             async move { confirm_leadership(&raft, timeout).await }
         };
         let gone = ReplicaError::Unavailable("the read was dropped".to_owned());
-        self.reads.wait(barrier, gone).await
+        self.reads.wait(arrived, barrier, gone).await
     }
 
     /// The group's voters and learners, as of the latest membership this replica knows.

@@ -1,5 +1,5 @@
 //! The types every Raft group of a node shares: what a log entry carries (a [`Command`]),
-//! what applying it answers (a RESP [`Frame`]), and how nodes and groups are named.
+//! what applying it answers ([`Replies`]), and how nodes and groups are named.
 
 use std::fmt;
 
@@ -19,11 +19,16 @@ pub fn shard_group(shard: u32) -> GroupId {
 /// What a log entry carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
-    /// A write to a shard (shard groups).
-    Shard(Proposal),
+    /// Writes to a shard (shard groups), applied in order: the proposals that reached the
+    /// leader while earlier ones were being replicated travel as one entry.
+    Shard(Vec<Proposal>),
     /// A change to the cluster state (the meta group).
     Meta(MetaCommand),
 }
+
+/// What applying an entry answers: a reply per proposal of a [`Command::Shard`], one reply
+/// for any other entry.
+pub type Replies = Vec<Frame>;
 
 /// A node's identity in the cluster.
 pub type NodeId = u64;
@@ -50,7 +55,7 @@ openraft::declare_raft_types!(
     /// The Raft type configuration of every ringkv group.
     pub TypeConfig:
         D = Command,
-        R = Frame,
+        R = Replies,
         NodeId = NodeId,
         Node = NodeAddr,
         SnapshotData = tokio::fs::File,

@@ -126,3 +126,36 @@ fn a_single_node_says_cluster_support_is_disabled() {
         redis::Value::Int(5474)
     );
 }
+
+#[test]
+fn pipelined_writes_from_many_clients_apply_in_the_order_each_client_sent_them() {
+    let cluster = TestCluster::start(3, &["--shards", "1"]);
+    cluster.wait_for_leaders(Duration::from_secs(20));
+    let leader = cluster.leader_of(0, 0).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|c| {
+            let mut con = conn(&cluster, leader);
+            thread::spawn(move || {
+                let key = format!("log:{c}");
+                let mut pipe = redis::pipe();
+                for i in 0..200 {
+                    pipe.cmd("APPEND").arg(&key).arg(format!("{i},"));
+                    pipe.cmd("INCR").arg(format!("n:{c}"));
+                }
+                let replies: Vec<i64> = pipe.query(&mut con).unwrap();
+                let counts: Vec<i64> = replies.iter().skip(1).step_by(2).copied().collect();
+                assert_eq!(
+                    counts,
+                    (1..=200).collect::<Vec<_>>(),
+                    "INCR replies in order"
+                );
+                let log: String = redis::cmd("GET").arg(&key).query(&mut con).unwrap();
+                let expected: String = (0..200).map(|i| format!("{i},")).collect();
+                assert_eq!(log, expected, "APPENDs applied in the order sent");
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+}

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use ringkv_protocol::{Frame, Limits, ProtocolVersion, RequestParser};
@@ -54,6 +54,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, addr: SocketAd
         protocol: ProtocolVersion::Resp2,
         authenticated,
         readonly: false,
+        arrived: Instant::now(),
     };
     let span = tracing::debug_span!("client", id = client.id, %addr);
     if let Err(e) = conn
@@ -84,6 +85,7 @@ impl Connection {
                 return Ok(());
             }
             Stats::add(&shared.stats.net_input_bytes, n as u64);
+            session.arrived = Instant::now();
             let timeout = Duration::from_secs(shared.config.read().client_output_timeout.max(1));
             let now = now_ms();
             // The position of the last write this batch's replies may depend on: nothing is

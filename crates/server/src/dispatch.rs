@@ -3,6 +3,7 @@
 //! propose its mutation.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::clients::ClientInfo;
 use crate::cluster::Route;
@@ -19,6 +20,9 @@ pub(crate) struct Session {
     pub authenticated: bool,
     /// `READONLY` was sent: reads may be served by a follower replica.
     pub readonly: bool,
+    /// When the requests now running were read from the client: a read in a cluster must
+    /// see every write acknowledged before then.
+    pub arrived: Instant,
 }
 
 /// What running a request produced.
@@ -57,7 +61,10 @@ pub(crate) async fn execute(
         return crate::admin::run(shared, session, spec.name, argv).await;
     }
     let route = match shared.log.cluster() {
-        Some(cluster) => match cluster.route(spec, argv, session.readonly).await {
+        Some(cluster) => match cluster
+            .route(spec, argv, session.readonly, session.arrived)
+            .await
+        {
             Ok(route) => route,
             Err(refusal) => return Outcome::Reply(refusal),
         },

@@ -13,7 +13,7 @@ mod steward;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ringkv_cluster::{ClusterState, MetaCommand};
@@ -92,12 +92,14 @@ impl Cluster {
 
     /// Finds the shard of a data command's keys and checks this node may serve it now: for
     /// writes and plain reads it must lead the shard (reads also wait for a quorum to confirm
-    /// it); after `READONLY`, any local replica serves reads. Err is the reply to send instead.
+    /// it, after the read `arrived`); after `READONLY`, any local replica serves reads. Err is
+    /// the reply to send instead.
     pub async fn route(
         &self,
         spec: &CommandSpec,
         argv: &[Bytes],
         readonly: bool,
+        arrived: Instant,
     ) -> Result<Option<Route>, Frame> {
         let mut keys = spec.keys(argv);
         let Some(first) = keys.next() else {
@@ -136,7 +138,7 @@ impl Cluster {
         }
         if !write {
             replica
-                .read_barrier(READ_TIMEOUT)
+                .read_barrier(arrived, READ_TIMEOUT)
                 .await
                 .map_err(|e| self.refusal(slot, e))?;
         }
@@ -153,14 +155,13 @@ impl Cluster {
             )));
             return rx;
         };
+        let written = replica.write(Proposal { now, mutation }, WRITE_TIMEOUT);
         let refuse = self.refusals();
         tokio::spawn(async move {
-            let reply = match replica
-                .write(Proposal { now, mutation }, WRITE_TIMEOUT)
-                .await
-            {
-                Ok(frame) => frame,
-                Err(e) => refuse.refusal(route.slot, e),
+            let reply = match written.await {
+                Ok(Ok(frame)) => frame,
+                Ok(Err(e)) => refuse.refusal(route.slot, e),
+                Err(_) => Frame::error("ERR write was not applied"),
             };
             let _ = tx.send(reply);
         });
