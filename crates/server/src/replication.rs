@@ -6,7 +6,7 @@ use ringkv_protocol::Frame;
 use ringkv_shard::Mutation;
 use tokio::sync::oneshot;
 
-use crate::cluster::{Cluster, Route};
+use crate::cluster::{Cluster, Route, Written};
 use crate::local_log::LocalLog;
 
 /// The replies of proposed writes, in order: known at once when the proposer applied them
@@ -20,7 +20,9 @@ pub(crate) enum Proposed {
         rx: oneshot::Receiver<Vec<Frame>>,
     },
     /// One write proposed to a shard's Raft group.
-    One(oneshot::Receiver<Frame>),
+    Replicated(Written),
+    /// One write proposed to several shards, answered as one.
+    Spread(oneshot::Receiver<Frame>),
 }
 
 fn not_applied() -> Frame {
@@ -35,7 +37,8 @@ impl Proposed {
             Proposed::Waiting { count, rx } => rx
                 .await
                 .unwrap_or_else(|_| (0..count).map(|_| not_applied()).collect()),
-            Proposed::One(rx) => vec![rx.await.unwrap_or_else(|_| not_applied())],
+            Proposed::Replicated(written) => vec![written.reply().await],
+            Proposed::Spread(rx) => vec![rx.await.unwrap_or_else(|_| not_applied())],
         }
     }
 
@@ -68,11 +71,9 @@ impl Replication {
             }
             Replication::Cluster(cluster) => writes
                 .into_iter()
-                .map(|(route, mutation)| {
-                    Proposed::One(match route {
-                        Some(route) => cluster.propose(route, mutation, now),
-                        None => cluster.propose_to_led(mutation, now),
-                    })
+                .map(|(route, mutation)| match route {
+                    Some(route) => Proposed::Replicated(cluster.propose(route, mutation, now)),
+                    None => Proposed::Spread(cluster.propose_to_led(mutation, now)),
                 })
                 .collect(),
         }

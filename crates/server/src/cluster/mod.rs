@@ -45,8 +45,35 @@ pub(crate) struct Route {
 }
 
 /// This node's part of the cluster.
+#[derive(Clone)]
 pub(crate) struct Cluster {
     member: Arc<Member>,
+}
+
+/// A write proposed to a shard: its reply to come, in Redis Cluster's words when the shard
+/// could not take it.
+pub(crate) struct Written {
+    /// None: the shard has no replica here (it moved away).
+    written: Option<oneshot::Receiver<Result<Frame, ReplicaError>>>,
+    slot: u16,
+    cluster: Cluster,
+}
+
+impl Written {
+    /// The reply, once the write is committed and applied, or why it was not.
+    pub async fn reply(self) -> Frame {
+        let Some(written) = self.written else {
+            return Frame::error(format!(
+                "TRYAGAIN The shard of slot {} moved away from this node, retry",
+                self.slot
+            ));
+        };
+        match written.await {
+            Ok(Ok(frame)) => frame,
+            Ok(Err(e)) => self.cluster.refusal(self.slot, e),
+            Err(_) => Frame::error("ERR write was not applied"),
+        }
+    }
 }
 
 impl Cluster {
@@ -145,27 +172,16 @@ impl Cluster {
         Ok(Some(route))
     }
 
-    /// Proposes `mutation` to the shard of `route`; the receiver yields the reply once committed.
-    pub fn propose(&self, route: Route, mutation: Mutation, now: u64) -> oneshot::Receiver<Frame> {
-        let (tx, rx) = oneshot::channel();
-        let Some(replica) = self.replica(route.shard) else {
-            let _ = tx.send(Frame::error(format!(
-                "TRYAGAIN The shard of slot {} moved away from this node, retry",
-                route.slot
-            )));
-            return rx;
-        };
-        let written = replica.write(Proposal { now, mutation }, WRITE_TIMEOUT);
-        let refuse = self.refusals();
-        tokio::spawn(async move {
-            let reply = match written.await {
-                Ok(Ok(frame)) => frame,
-                Ok(Err(e)) => refuse.refusal(route.slot, e),
-                Err(_) => Frame::error("ERR write was not applied"),
-            };
-            let _ = tx.send(reply);
-        });
-        rx
+    /// Proposes `mutation` to the shard of `route`, behind every write proposed to it before.
+    pub fn propose(&self, route: Route, mutation: Mutation, now: u64) -> Written {
+        let written = self
+            .replica(route.shard)
+            .map(|replica| replica.write(Proposal { now, mutation }, WRITE_TIMEOUT));
+        Written {
+            written,
+            slot: route.slot,
+            cluster: self.clone(),
+        }
     }
 
     /// Proposes `mutation` to every shard this node leads (`FLUSHALL`, as a Redis Cluster
@@ -183,9 +199,7 @@ impl Cluster {
         tokio::spawn(async move {
             let mut reply = Frame::ok();
             for r in receivers {
-                let frame = r
-                    .await
-                    .unwrap_or_else(|_| Frame::error("ERR write was not applied"));
+                let frame = r.reply().await;
                 if !matches!(reply, Frame::Error(_)) {
                     reply = frame;
                 }
@@ -213,8 +227,9 @@ impl Cluster {
         }
         let mut deleted = 0;
         for (shard, (slot, keys)) in by_shard {
-            let rx = self.propose(Route { shard, slot }, Mutation::DeleteExpired { keys }, now);
-            if let Ok(Frame::Integer(n)) = rx.await {
+            let written =
+                self.propose(Route { shard, slot }, Mutation::DeleteExpired { keys }, now);
+            if let Frame::Integer(n) = written.reply().await {
                 deleted += n.max(0) as u64;
             }
         }

@@ -4,19 +4,30 @@
 //! A B-tree alone would serve both, but a lookup in it compares the key with a dozen or more
 //! entries, each behind its own pointer: a cache miss per comparison. The hash set finds an
 //! entry in two or three misses, which is what GET pays; the ordered copy of the keys costs
-//! about 60 bytes per entry and is touched only by inserts, deletes and scans. Nothing here
-//! takes locks; the striped tables do.
+//! about 60 bytes per entry and is touched only by inserts, deletes and scans.
+//!
+//! Keys new to the stripe are not put in order when they arrive: inserting into the B-tree
+//! was a seventh of a cluster node's CPU under writes, and most keys written to a memtable
+//! are never scanned before it is flushed. They wait in a list, and the first scan sorts
+//! them into the ordered set ([`StripeMap::sort`]). Nothing here takes locks; the striped
+//! tables do, and take the stripe's write lock to sort before they scan.
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
 
 use super::entry::Entry;
 
-/// Entries of one stripe, findable by key and walkable in key order.
+/// Unsorted keys allowed beyond twice the entries, so that keys deleted and written again
+/// and again without a scan do not pile up.
+const UNSORTED_SLACK: usize = 1024;
+
+/// Entries of one stripe, findable by key and walkable in key order once sorted.
 #[derive(Default)]
 pub(crate) struct StripeMap {
     entries: HashSet<Entry>,
     order: BTreeSet<Box<[u8]>>,
+    /// Keys inserted since the last sort, in arrival order; some may have been removed since.
+    unsorted: Vec<Box<[u8]>>,
 }
 
 impl StripeMap {
@@ -30,7 +41,10 @@ impl StripeMap {
     pub(super) fn insert(&mut self, key: &[u8], value: Option<&[u8]>, now: u32) -> Option<Entry> {
         let old = self.entries.replace(Entry::new(key, value, now));
         if old.is_none() {
-            self.order.insert(key.into());
+            self.unsorted.push(key.into());
+            if self.unsorted.len() > UNSORTED_SLACK + 2 * self.entries.len() {
+                self.sort();
+            }
         }
         old
     }
@@ -49,7 +63,24 @@ impl StripeMap {
         self.entries.is_empty()
     }
 
-    /// Entries with keys within the bounds, in key order.
+    /// Whether every key is in order, so that [`StripeMap::range`] sees them all.
+    pub(super) fn is_sorted(&self) -> bool {
+        self.unsorted.is_empty()
+    }
+
+    /// Puts the keys inserted since the last sort in order, dropping those removed since.
+    pub(super) fn sort(&mut self) {
+        let mut keys = std::mem::take(&mut self.unsorted);
+        keys.sort_unstable();
+        for key in keys {
+            if self.entries.contains(&key[..]) {
+                self.order.insert(key);
+            }
+        }
+    }
+
+    /// Entries with keys within the bounds, in key order; only those sorted (every entry
+    /// once [`StripeMap::is_sorted`]).
     pub(super) fn range<'a>(
         &'a self,
         lower: Bound<&[u8]>,
@@ -78,6 +109,9 @@ mod tests {
             Some(&b"2"[..])
         );
         assert_eq!(map.get(b"b").unwrap().value(), Some(&b"two"[..]));
+        assert!(!map.is_sorted());
+        map.sort();
+        assert!(map.is_sorted());
         assert_eq!(map.remove(b"a").unwrap().value(), Some(&b"1"[..]));
         assert!(map.remove(b"a").is_none());
         let all: Vec<_> = map
@@ -96,5 +130,28 @@ mod tests {
             .map(|e| e.key().to_vec())
             .collect();
         assert_eq!(from_b_to_c, vec![b"b".to_vec()]);
+    }
+
+    #[test]
+    fn a_key_removed_before_it_was_sorted_is_not_scanned() {
+        let mut map = StripeMap::default();
+        map.insert(b"a", Some(b"1"), 0);
+        map.insert(b"b", Some(b"2"), 0);
+        map.remove(b"a");
+        map.insert(b"c", Some(b"3"), 0);
+        map.remove(b"c");
+        map.insert(b"c", Some(b"again"), 0);
+        map.sort();
+        let all: Vec<_> = map
+            .range(Bound::Unbounded, Bound::Unbounded)
+            .map(|e| (e.key().to_vec(), e.value().unwrap().to_vec()))
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                (b"b".to_vec(), b"2".to_vec()),
+                (b"c".to_vec(), b"again".to_vec())
+            ]
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! `Keys` and `Fields` are split into stripes by slot (their first two bytes), each under its
 //! own lock, so that readers and writers of different slots do not contend and a range scan
 //! walks stripes in key order. The other tables have one stripe each. Each stripe finds an
-//! entry by hashing and keeps its keys in order for scans ([`map::StripeMap`]). Entries may be
+//! entry by hashing and keeps its keys in order for scans, sorting new keys in when a scan
+//! first needs them ([`map::StripeMap`]). Entries may be
 //! tombstones; what a tombstone means is the owner's business.
 
 mod entry;
@@ -12,7 +13,7 @@ mod map;
 
 use std::ops::Bound;
 
-use parking_lot::{RwLock, RwLockWriteGuard};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rand::Rng;
 use smallvec::SmallVec;
 
@@ -63,6 +64,18 @@ fn stripe_count(table: Table) -> usize {
     }
 }
 
+/// `stripe` read-locked with every key in order, sorting it first if it must.
+fn sorted(stripe: &RwLock<StripeMap>) -> RwLockReadGuard<'_, StripeMap> {
+    let map = stripe.read();
+    if map.is_sorted() {
+        return map;
+    }
+    drop(map);
+    let mut map = stripe.write();
+    map.sort();
+    RwLockWriteGuard::downgrade(map)
+}
+
 /// The stripe holding `key`.
 fn stripe_of(table: Table, key: &[u8]) -> usize {
     match (table, key) {
@@ -97,7 +110,7 @@ impl StripedTables {
         let last = end.map_or(stripes.len() - 1, |e| stripe_of(table, e));
         let upper = end.map_or(Bound::Unbounded, Bound::Excluded);
         for stripe in &stripes[first..=last] {
-            let map = stripe.read();
+            let map = sorted(stripe);
             for e in map.range(Bound::Included(start), upper) {
                 if !f(e) {
                     return;
@@ -165,7 +178,7 @@ impl StripedTables {
         let first = rng.gen_range(0..stripes.len());
         for offset in 0..stripes.len() {
             let index = (first + offset) % stripes.len();
-            let map = stripes[index].read();
+            let map = sorted(&stripes[index]);
             if map.is_empty() {
                 continue;
             }
