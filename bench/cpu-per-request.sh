@@ -29,15 +29,6 @@ BENCH=cpu-per-request
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ready() {
-    local port=$1 i
-    for i in $(seq 1 300); do
-        [ "$(redis-cli -p "$port" PING 2>/dev/null)" = "PONG" ] && return
-        sleep 0.1
-    done
-    die "nothing answered PING on port $port"
-}
-
 # cpu_us PID: user and system CPU of PID so far, in microseconds.
 cpu_us() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%d %d\n", $14 * 1e6 / hz, $15 * 1e6 / hz }' "/proc/$1/stat"
@@ -46,6 +37,9 @@ cpu_us() {
 install_redis
 build_ringkv
 mkdir -p "$WORK/redis" "$WORK/memory" "$WORK/fjall"
+check_port "$REDIS_PORT" redis REDIS_PORT
+check_port "$MEMORY_PORT" ringkv-memory MEMORY_PORT
+check_port "$FJALL_PORT" ringkv-fjall FJALL_PORT
 (cd "$WORK/redis" && exec redis-server --port "$REDIS_PORT" --save "" --appendonly no \
     --dir "$WORK/redis" >"$WORK/redis.log" 2>&1) &
 PIDS+=($!)
@@ -59,7 +53,9 @@ TOKIO_WORKER_THREADS=1 RINGKV_LOG=warn "$RINGKV" server --port "$FJALL_PORT" \
 PIDS+=($!)
 PID_OF[ringkv-fjall]=$!
 declare -A PORT_OF=([redis]=$REDIS_PORT [ringkv-memory]=$MEMORY_PORT [ringkv-fjall]=$FJALL_PORT)
-for target in redis ringkv-memory ringkv-fjall; do ready "${PORT_OF[$target]}"; done
+for target in redis ringkv-memory ringkv-fjall; do
+    wait_ready "$target" "${PORT_OF[$target]}" "${PID_OF[$target]}" "$WORK/${target#ringkv-}.log"
+done
 
 TARGETS=(redis ringkv-memory ringkv-fjall)
 : >"$WORK/results"

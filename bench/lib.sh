@@ -1,8 +1,9 @@
 # Shared by the bench scripts; sourced after setting BENCH (the script's name for messages).
 # Gives ROOT (the repository), WORK (a temporary directory, removed on exit unless KEEP is
-# set), PIDS (background processes to stop on exit), die, log, install_redis (apt-get
-# redis-server and redis-tools when missing) and build_ringkv (sets RINGKV to RINGKV_BIN or a
-# fresh release build).
+# set), PIDS (background processes to stop on exit), die, log, check_port (fail when a port
+# is taken), wait_ready (until a server answers PING), install_redis (apt-get redis-server and
+# redis-tools when missing) and build_ringkv (sets RINGKV to RINGKV_BIN or a fresh release
+# build).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-$BENCH.XXXXXX")
@@ -19,6 +20,32 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# check_port PORT NAME VAR: fail when PORT (for NAME, set by VAR) is already taken.
+check_port() {
+    if port_busy "$1"; then
+        die "port $1 ($2) is already in use; choose another with $3=<port>"
+    fi
+}
+
+# wait_ready NAME PORT PID LOG: until the server answers PING, or fail with its log.
+wait_ready() {
+    local name=$1 port=$2 pid=$3 logfile=$4 i
+    for i in $(seq 1 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$logfile" >&2 || true
+            die "$name exited during startup (log above)"
+        fi
+        if [ "$(redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null)" = "PONG" ]; then
+            return
+        fi
+        sleep 0.1
+    done
+    cat "$logfile" >&2 || true
+    die "$name did not answer PING on port $port within 30 s"
+}
 
 install_redis() {
     local tools="command -v redis-server && command -v redis-cli && command -v redis-benchmark"

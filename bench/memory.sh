@@ -22,31 +22,6 @@ BENCH=memory
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-check_port() {
-    if port_busy "$1"; then
-        die "port $1 ($2) is already in use; choose another with $3=<port>"
-    fi
-}
-
-wait_ready() {
-    local name=$1 port=$2 pid=$3 logfile=$4 i
-    for i in $(seq 1 300); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            cat "$logfile" >&2 || true
-            die "$name exited during startup (log above)"
-        fi
-        if [ "$(redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null)" = "PONG" ]; then
-            return
-        fi
-        sleep 0.1
-    done
-    cat "$logfile" >&2 || true
-    die "$name did not answer PING on port $port within 30 s"
-}
-
 # Resident set size of PID in KiB.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 

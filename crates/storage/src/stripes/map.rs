@@ -98,6 +98,13 @@ impl StripeMap {
 mod tests {
     use super::*;
 
+    /// Every entry of a sorted `map` as (key, value), in key order.
+    fn contents(map: &StripeMap) -> Vec<(Vec<u8>, Vec<u8>)> {
+        map.range(Bound::Unbounded, Bound::Unbounded)
+            .map(|e| (e.key().to_vec(), e.value().unwrap().to_vec()))
+            .collect()
+    }
+
     #[test]
     fn keeps_lookups_and_order_in_step() {
         let mut map = StripeMap::default();
@@ -114,12 +121,8 @@ mod tests {
         assert!(map.is_sorted());
         assert_eq!(map.remove(b"a").unwrap().value(), Some(&b"1"[..]));
         assert!(map.remove(b"a").is_none());
-        let all: Vec<_> = map
-            .range(Bound::Unbounded, Bound::Unbounded)
-            .map(|e| (e.key().to_vec(), e.value().unwrap().to_vec()))
-            .collect();
         assert_eq!(
-            all,
+            contents(&map),
             vec![
                 (b"b".to_vec(), b"two".to_vec()),
                 (b"c".to_vec(), b"3".to_vec())
@@ -142,12 +145,8 @@ mod tests {
         map.remove(b"c");
         map.insert(b"c", Some(b"again"), 0);
         map.sort();
-        let all: Vec<_> = map
-            .range(Bound::Unbounded, Bound::Unbounded)
-            .map(|e| (e.key().to_vec(), e.value().unwrap().to_vec()))
-            .collect();
         assert_eq!(
-            all,
+            contents(&map),
             vec![
                 (b"b".to_vec(), b"2".to_vec()),
                 (b"c".to_vec(), b"again".to_vec())
