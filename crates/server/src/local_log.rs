@@ -31,6 +31,15 @@ use tokio::sync::{oneshot, watch};
 use crate::config::{EngineKind, FsyncPolicy, ServerConfig};
 use crate::replication::Proposed;
 
+/// An fsync that covered at least this many writes means the server is busy: the next one
+/// waits a little for more writes to share it, since fsyncs then cost more CPU than waiting
+/// costs latency.
+const BUSY_FSYNC_WRITES: u64 = 128;
+/// How long a busy sync thread waits for writes to stop arriving before it fsyncs, per look
+/// and at most.
+const GATHER_STEP: Duration = Duration::from_micros(150);
+const GATHER_MAX: Duration = Duration::from_micros(600);
+
 /// Reply to writes once the store has failed to persist data, as Redis refuses writes after a disk error.
 const MISCONF: &str = "MISCONF Errors writing to disk: writes are refused until the server is restarted. Check the server logs.";
 
@@ -240,14 +249,32 @@ struct Syncer {
 }
 
 impl Syncer {
+    /// Waits while writes keep arriving, up to [`GATHER_MAX`].
+    fn gather(&self) {
+        let start = Instant::now();
+        let mut seen = self.progress.applied.load(Ordering::SeqCst);
+        while start.elapsed() < GATHER_MAX {
+            thread::sleep(GATHER_STEP);
+            let now = self.progress.applied.load(Ordering::SeqCst);
+            if now == seen {
+                return;
+            }
+            seen = now;
+        }
+    }
+
     fn run(self) {
         let mut published = 0;
         let mut last_sync = Instant::now();
         let mut unsynced = false;
+        let mut busy = false;
         loop {
             thread::park_timeout(Duration::from_millis(100));
-            let target = self.progress.applied.load(Ordering::SeqCst);
             let policy = self.config.read().fsync;
+            if busy && policy == FsyncPolicy::Always {
+                self.gather();
+            }
+            let target = self.progress.applied.load(Ordering::SeqCst);
             let second_passed = last_sync.elapsed() >= Duration::from_secs(1);
             let fsync = match policy {
                 FsyncPolicy::Always => target > published || unsynced,
@@ -271,6 +298,7 @@ impl Syncer {
             if fsync {
                 last_sync = Instant::now();
             }
+            busy = fsync && target - published >= BUSY_FSYNC_WRITES;
             unsynced = !fsync && (unsynced || target > published);
             published = target;
             self.durable
