@@ -41,12 +41,14 @@ pub(crate) async fn make_room(shared: &Shared) -> Result<(), Frame> {
                 .into_iter()
                 .max_by_key(|(_, idle)| *idle)
                 .map(|(k, _)| Bytes::copy_from_slice(split_data_key(&k).1)),
-            EvictionPolicy::VolatileTtl => {
-                shared.reader.due_expiries(u64::MAX, 1).ok().and_then(|e| {
+            EvictionPolicy::VolatileTtl => shared
+                .reader
+                .due_expiries(&[], u64::MAX, 1)
+                .ok()
+                .and_then(|e| {
                     e.first()
                         .map(|k| Bytes::copy_from_slice(split_expiry_key(k).1))
-                })
-            }
+                }),
         };
         let Some(key) = victim else { return Err(oom()) };
         let _ = shared

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ringkv_shard::expiry::due_keys;
+use ringkv_shard::expiry::DueKeys;
 
 use crate::server::{now_ms, Shared};
 
@@ -20,9 +20,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut deleted_since_compaction = 0u64;
     loop {
         tokio::time::sleep(INTERVAL).await;
+        let mut due = DueKeys::default();
         loop {
             let now = now_ms();
-            let keys = match due_keys(&shared.reader, now, BATCH) {
+            let keys = match due.next(&shared.reader, now, BATCH) {
                 Ok(keys) if !keys.is_empty() => keys,
                 Ok(_) => break,
                 Err(e) => {
@@ -30,10 +31,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     break;
                 }
             };
-            match shared.log.delete_expired(keys, now).await {
-                0 => break,
-                n => deleted_since_compaction += n,
-            }
+            deleted_since_compaction += shared.log.delete_expired(keys, now).await;
         }
         if deleted_since_compaction >= COMPACT_AFTER {
             deleted_since_compaction = 0;

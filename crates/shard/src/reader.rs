@@ -105,12 +105,13 @@ impl Reader {
         Ok(self.engine.scan(Table::Keys, start, end, limit)?)
     }
 
-    /// Up to `limit` expiry index entries due at or before `now`.
-    pub fn due_expiries(&self, now: u64, limit: usize) -> Result<Vec<Bytes>> {
+    /// Up to `limit` expiry index entries due at or before `now`, from the index entry
+    /// `from` on (empty: from the soonest).
+    pub fn due_expiries(&self, from: &[u8], now: u64, limit: usize) -> Result<Vec<Bytes>> {
         let end = now.saturating_add(1).to_be_bytes();
         Ok(self
             .engine
-            .scan(Table::Expiry, &[], Some(&end), limit)?
+            .scan(Table::Expiry, from, Some(&end), limit)?
             .into_iter()
             .map(|(k, _)| k)
             .collect())
