@@ -101,10 +101,7 @@ impl Replica {
         match tokio::time::timeout(timeout, write).await {
             Err(_) => Err(ReplicaError::Unconfirmed),
             Ok(Ok(mut response)) => Ok(response.data.pop().unwrap_or_else(Frame::ok)),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                Err(ReplicaError::NotLeader(f.leader_id.zip(f.leader_node)))
-            }
-            Ok(Err(e)) => Err(ReplicaError::Unavailable(e.to_string())),
+            Ok(Err(e)) => Err(change_error(e)),
         }
     }
 
@@ -232,10 +229,18 @@ fn matched(metrics: &RaftMetrics<NodeId, NodeAddr>, node: NodeId) -> Option<u64>
     replication.get(&node).copied().flatten().map(|l| l.index)
 }
 
-/// A membership change's error as a [`ReplicaError`].
+/// A write or membership change refused by openraft, as a [`ReplicaError`].
 fn change_error(e: RaftError<NodeId, ClientWriteError<NodeId, NodeAddr>>) -> ReplicaError {
     match e {
-        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+        RaftError::APIError(e) => write_error(e),
+        e => ReplicaError::Unavailable(e.to_string()),
+    }
+}
+
+/// A refused write as a [`ReplicaError`]: `NotLeader` with the leader openraft knows.
+pub(crate) fn write_error(e: ClientWriteError<NodeId, NodeAddr>) -> ReplicaError {
+    match e {
+        ClientWriteError::ForwardToLeader(f) => {
             ReplicaError::NotLeader(f.leader_id.zip(f.leader_node))
         }
         e => ReplicaError::Unavailable(e.to_string()),

@@ -13,14 +13,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::ClientWriteError;
 use openraft::raft::ClientWriteResult;
 use parking_lot::Mutex;
 use ringkv_protocol::Frame;
 use ringkv_shard::Proposal;
 use tokio::sync::{oneshot, OwnedRwLockReadGuard, OwnedSemaphorePermit, RwLock, Semaphore};
 
-use crate::replica::ReplicaError;
+use crate::replica::{write_error, ReplicaError};
 use crate::types::{Command, Raft, TypeConfig};
 
 /// Batches handed to openraft and not yet answered, per group.
@@ -131,12 +130,7 @@ impl WriteBatch {
                 Ok(answer) => {
                     tokio::spawn(answer_batch(answer, waiters, group.timeout, permit, open));
                 }
-                Err(fatal) => {
-                    let e = ReplicaError::Unavailable(fatal.to_string());
-                    for waiter in waiters {
-                        let _ = waiter.send(Err(e.clone()));
-                    }
-                }
+                Err(fatal) => fail(waiters, ReplicaError::Unavailable(fatal.to_string())),
             }
         }
     }
@@ -150,31 +144,27 @@ async fn answer_batch(
     _permit: OwnedSemaphorePermit,
     _open: OwnedRwLockReadGuard<()>,
 ) {
-    let result = match tokio::time::timeout(timeout, answer).await {
-        Err(_) => Err(ReplicaError::Unconfirmed),
-        Ok(Err(_)) => Err(ReplicaError::Unavailable("the group stopped".to_owned())),
-        Ok(Ok(Err(ClientWriteError::ForwardToLeader(f)))) => {
-            Err(ReplicaError::NotLeader(f.leader_id.zip(f.leader_node)))
+    let replies = match tokio::time::timeout(timeout, answer).await {
+        Err(_) => return fail(waiters, ReplicaError::Unconfirmed),
+        Ok(Err(_)) => {
+            let e = ReplicaError::Unavailable("the group stopped".to_owned());
+            return fail(waiters, e);
         }
-        Ok(Ok(Err(e))) => Err(ReplicaError::Unavailable(e.to_string())),
-        Ok(Ok(Ok(response))) => Ok(response.data),
+        Ok(Ok(Err(e))) => return fail(waiters, write_error(e)),
+        Ok(Ok(Ok(response))) => response.data,
     };
-    match result {
-        Ok(replies) if replies.len() == waiters.len() => {
-            for (waiter, reply) in waiters.into_iter().zip(replies) {
-                let _ = waiter.send(Ok(reply));
-            }
-        }
-        Ok(_) => {
-            let e = ReplicaError::Unavailable("the batch was answered in part".to_owned());
-            for waiter in waiters {
-                let _ = waiter.send(Err(e.clone()));
-            }
-        }
-        Err(e) => {
-            for waiter in waiters {
-                let _ = waiter.send(Err(e.clone()));
-            }
-        }
+    if replies.len() != waiters.len() {
+        let e = ReplicaError::Unavailable("the batch was answered in part".to_owned());
+        return fail(waiters, e);
+    }
+    for (waiter, reply) in waiters.into_iter().zip(replies) {
+        let _ = waiter.send(Ok(reply));
+    }
+}
+
+/// Answers every writer of a batch with `e`.
+fn fail(waiters: Vec<Waiter>, e: ReplicaError) {
+    for waiter in waiters {
+        let _ = waiter.send(Err(e.clone()));
     }
 }
