@@ -35,9 +35,9 @@ use crate::replication::Proposed;
 /// waits a little for more writes to share it, since fsyncs then cost more CPU than waiting
 /// costs latency.
 const BUSY_FSYNC_WRITES: u64 = 128;
-/// How long a busy sync thread waits for writes to stop arriving before it fsyncs, per look
-/// and at most.
+/// How long a busy sync thread waits before it looks again whether writes stopped arriving.
 const GATHER_STEP: Duration = Duration::from_micros(150);
+/// The longest a busy sync thread waits for writes before it fsyncs.
 const GATHER_MAX: Duration = Duration::from_micros(600);
 
 /// Reply to writes once the store has failed to persist data, as Redis refuses writes after a disk error.

@@ -5,8 +5,8 @@
 //! own lock, so that readers and writers of different slots do not contend and a range scan
 //! walks stripes in key order. The other tables have one stripe each. Each stripe finds an
 //! entry by hashing and keeps its keys in order for scans, sorting new keys in when a scan
-//! first needs them ([`map::StripeMap`]). Entries may be
-//! tombstones; what a tombstone means is the owner's business.
+//! first needs them ([`map::StripeMap`]). Entries may be tombstones; what a tombstone means
+//! is the owner's business.
 
 mod entry;
 mod map;
