@@ -25,7 +25,8 @@ pub(crate) enum Proposed {
     Spread(oneshot::Receiver<Frame>),
 }
 
-fn not_applied() -> Frame {
+/// The reply to a write whose outcome never came back (its applier or group went away).
+pub(crate) fn not_applied() -> Frame {
     Frame::error("ERR write was not applied")
 }
 

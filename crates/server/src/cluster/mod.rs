@@ -71,7 +71,7 @@ impl Written {
         match written.await {
             Ok(Ok(frame)) => frame,
             Ok(Err(e)) => self.cluster.refusal(self.slot, e),
-            Err(_) => Frame::error("ERR write was not applied"),
+            Err(_) => crate::replication::not_applied(),
         }
     }
 }
