@@ -132,7 +132,7 @@ fn status_line(out: &mut BytesMut, prefix: u8, text: &[u8]) {
     out.put_u8(prefix);
     let start = out.len();
     out.put_slice(text);
-    if memchr::memchr2(b'\r', b'\n', text).is_some() {
+    if text.iter().any(|b| matches!(b, b'\r' | b'\n')) {
         for b in &mut out[start..] {
             if matches!(*b, b'\r' | b'\n') {
                 *b = b' ';

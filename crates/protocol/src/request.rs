@@ -241,7 +241,7 @@ fn find_line(buf: &[u8], terminator: u8, scanned: &mut usize, limits: &Limits) -
     let window_cap = limits.max_inline_len.saturating_add(1);
     let window = buf.len().min(window_cap);
     if *scanned < window {
-        match memchr::memchr2(terminator, 0, &buf[*scanned..window]) {
+        match find_either(terminator, 0, &buf[*scanned..window]) {
             Some(i) if buf[*scanned + i] == terminator => {
                 let at = *scanned + i;
                 let complete_len = if terminator == b'\r' { at + 2 } else { at + 1 };
@@ -260,6 +260,19 @@ fn find_line(buf: &[u8], terminator: u8, scanned: &mut usize, limits: &Limits) -
         Line::TooLong
     } else {
         Line::Incomplete
+    }
+}
+
+/// Header lines searched byte by byte before [`memchr::memchr2`] takes over: most are a few
+/// bytes long, shorter than what its vector search costs to set up.
+const SHORT_LINE: usize = 16;
+
+/// The first index in `hay` of `a` or `b`.
+fn find_either(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    let head = hay.len().min(SHORT_LINE);
+    match hay[..head].iter().position(|&c| c == a || c == b) {
+        Some(i) => Some(i),
+        None => memchr::memchr2(a, b, &hay[head..]).map(|i| i + head),
     }
 }
 

@@ -162,7 +162,7 @@ impl Connection {
         if writes.is_empty() {
             return;
         }
-        for proposed in shared.log.propose_all(std::mem::take(writes), now) {
+        for proposed in shared.log.propose_all(writes.drain(..), now) {
             for frame in proposed.replies().await {
                 frame.encode(&mut self.out, protocol);
             }

@@ -60,12 +60,16 @@ pub(crate) enum Replication {
 impl Replication {
     /// Proposes `mutation` (for the shard of `route`, or every shard this node serves).
     pub fn propose(&self, route: Option<Route>, mutation: Mutation, now: u64) -> Proposed {
-        let mut proposed = self.propose_all(vec![(route, mutation)], now);
+        let mut proposed = self.propose_all([(route, mutation)], now);
         proposed.pop().expect("one proposal for one write")
     }
 
     /// Proposes `writes` in order, as one group where the log allows.
-    pub fn propose_all(&self, writes: Vec<(Option<Route>, Mutation)>, now: u64) -> Vec<Proposed> {
+    pub fn propose_all(
+        &self,
+        writes: impl IntoIterator<Item = (Option<Route>, Mutation)>,
+        now: u64,
+    ) -> Vec<Proposed> {
         match self {
             Replication::Local(log) => {
                 vec![log.propose_all(writes.into_iter().map(|(_, m)| m), now)]

@@ -2,7 +2,7 @@
 //! expiry in ms, 0 = none) followed by the payload — the string itself, or for a hash its
 //! field count (the fields live in the `Fields` table).
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// The Redis type of a stored value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,10 +67,12 @@ impl Stored {
             _ => return None,
         };
         let expire_at = u64::from_be_bytes(bytes[1..9].try_into().ok()?);
+        let mut payload = bytes;
+        payload.advance(HEADER_LEN);
         Some(Stored {
             kind,
             expire_at,
-            payload: bytes.slice(HEADER_LEN..),
+            payload,
         })
     }
 

@@ -428,3 +428,16 @@ fn many_arguments_in_small_reads() {
         (count - 1).to_string().into_bytes()
     );
 }
+
+#[test]
+fn line_ends_are_found_before_and_after_the_byte_by_byte_head() {
+    for at in [0, 5, SHORT_LINE - 1, SHORT_LINE, SHORT_LINE + 1, 100] {
+        let mut hay = vec![b'x'; at];
+        hay.extend_from_slice(b"\r\nrest\r\n");
+        assert_eq!(find_either(b'\r', 0, &hay), Some(at), "CR at {at}");
+        hay[at] = 0;
+        assert_eq!(find_either(b'\r', 0, &hay), Some(at), "NUL at {at}");
+    }
+    assert_eq!(find_either(b'\r', 0, &[b'x'; 40]), None);
+    assert_eq!(find_either(b'\r', 0, b""), None);
+}

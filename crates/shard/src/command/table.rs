@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use ahash::RandomState;
 use bytes::Bytes;
 
 use super::{hashes, keys, strings, Handler};
@@ -201,7 +202,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// Finds a command by name, ignoring case.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec, RandomState>> =
+        OnceLock::new();
     let index = INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect());
     let mut lower = [0u8; 32];
     let lower = lower.get_mut(..name.len())?;

@@ -76,6 +76,29 @@ fn sorted(stripe: &RwLock<StripeMap>) -> RwLockReadGuard<'_, StripeMap> {
     RwLockWriteGuard::downgrade(map)
 }
 
+/// The table and stripe `op` writes to.
+fn place_of(op: &WriteOp<'_>) -> (Table, usize) {
+    (op.table, stripe_of(op.table, op.key))
+}
+
+/// Applies `op` to the stripe `map`, adding what it wrote and replaced to `footprint`.
+fn write_op(
+    map: &mut StripeMap,
+    op: WriteOp<'_>,
+    tombstones: bool,
+    now: u32,
+    footprint: &mut Footprint,
+) {
+    let old = match op.value {
+        None if !tombstones => map.remove(op.key),
+        value => {
+            footprint.added += entry::footprint(op.key.len(), value.map_or(0, <[u8]>::len));
+            map.insert(op.key, value, now)
+        }
+    };
+    footprint.removed += old.map_or(0, |e| e.footprint());
+}
+
 /// The stripe holding `key`.
 fn stripe_of(table: Table, key: &[u8]) -> usize {
     match (table, key) {
@@ -126,37 +149,33 @@ impl StripedTables {
         ops: impl Iterator<Item = WriteOp<'a>> + Clone,
         tombstones: bool,
     ) -> Footprint {
-        let mut locks: SmallVec<[(Table, usize); 4]> = ops
-            .clone()
-            .map(|op| (op.table, stripe_of(op.table, op.key)))
-            .collect();
+        let mut places = ops.clone().map(|op| place_of(&op));
+        let Some(first) = places.next() else {
+            return Footprint::default();
+        };
+        let now = now_ms();
+        let mut footprint = Footprint::default();
+        if places.all(|place| place == first) {
+            let mut map = self.tables[first.0.index()][first.1].write();
+            for op in ops {
+                write_op(&mut map, op, tombstones, now, &mut footprint);
+            }
+            return footprint;
+        }
+        let mut locks: SmallVec<[(Table, usize); 4]> =
+            ops.clone().map(|op| place_of(&op)).collect();
         locks.sort_unstable();
         locks.dedup();
         let mut guards: SmallVec<[((Table, usize), StripeGuard<'_>); 4]> = locks
             .into_iter()
             .map(|(t, s)| ((t, s), self.tables[t.index()][s].write()))
             .collect();
-        let now = now_ms();
-        let mut footprint = Footprint::default();
         for op in ops {
-            let place = (op.table, stripe_of(op.table, op.key));
-            let map = match guards.len() {
-                1 => &mut guards[0].1,
-                _ => {
-                    let i = guards
-                        .binary_search_by(|(p, _)| p.cmp(&place))
-                        .expect("stripe locked");
-                    &mut guards[i].1
-                }
-            };
-            let old = match op.value {
-                None if !tombstones => map.remove(op.key),
-                value => {
-                    footprint.added += entry::footprint(op.key.len(), value.map_or(0, <[u8]>::len));
-                    map.insert(op.key, value, now)
-                }
-            };
-            footprint.removed += old.map_or(0, |e| e.footprint());
+            let place = place_of(&op);
+            let i = guards
+                .binary_search_by(|(p, _)| p.cmp(&place))
+                .expect("stripe locked");
+            write_op(&mut guards[i].1, op, tombstones, now, &mut footprint);
         }
         footprint
     }
