@@ -71,6 +71,12 @@ impl Memtable {
         self.tables.range(table, start, end, f);
     }
 
+    /// Calls `f` with every entry of `table` (tombstones included), in key order, until it
+    /// returns false; for a frozen memtable read whole by its flush.
+    pub fn for_each_in_order(&self, table: Table, f: impl FnMut(&Entry) -> bool) {
+        self.tables.for_each_in_order(table, f);
+    }
+
     /// Estimated bytes of memory it holds.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)

@@ -287,7 +287,7 @@ impl Shared {
             let keyspace = self.table(table);
             let mut ingestion = keyspace.start_ingestion()?;
             let mut failure = None;
-            memtable.range(table, &[], None, |e| {
+            memtable.for_each_in_order(table, |e| {
                 let written = match e.value() {
                     Some(v) => ingestion.write(e.key(), v),
                     None => match keyspace.contains_key(e.key()) {

@@ -142,6 +142,19 @@ impl StripedTables {
         }
     }
 
+    /// Calls `f` with every entry of `table` (tombstones included), in key order, until it
+    /// returns false, without sorting new keys into the stripes' ordered sets
+    /// ([`StripeMap::in_order`]): for tables read whole once, as a flush reads them.
+    pub fn for_each_in_order(&self, table: Table, mut f: impl FnMut(&Entry) -> bool) {
+        for stripe in &self.tables[table.index()] {
+            for e in stripe.read().in_order() {
+                if !f(e) {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Applies `ops` in order (a None value writes a tombstone when `tombstones`, else
     /// removes the entry), all under the locks of their stripes at once.
     pub fn write<'a>(
