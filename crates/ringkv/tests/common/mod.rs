@@ -24,13 +24,28 @@ pub struct Node {
     _tmp: Option<tempfile::TempDir>,
 }
 
-/// A free TCP port on 127.0.0.1.
+/// Lowest port handed out; below Linux's ephemeral range (32768 and up by default), so that
+/// no outgoing connection takes a port between its check and its node's bind.
+const FIRST_PORT: u16 = 20000;
+/// Ports handed out lie in `FIRST_PORT..FIRST_PORT + PORT_SPAN`.
+const PORT_SPAN: u16 = 12000;
+
+/// A free TCP port on 127.0.0.1, never the same one twice in a test process: tests run in
+/// parallel, and two of them given the same just-released port (as binding port 0 can do)
+/// would start nodes of different clusters on one address and talk to each other's nodes.
+/// Each process starts at its own offset, so processes started together rarely meet.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let offset = (std::process::id() % u32::from(PORT_SPAN)) as u16;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < PORT_SPAN, "every test port handed out");
+        let port = FIRST_PORT + (offset + n) % PORT_SPAN;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl Node {
