@@ -20,11 +20,14 @@ use crate::transport::client::{CallError, Peer};
 use crate::transport::Kind;
 use crate::types::{GroupId, NodeAddr, NodeId, TypeConfig};
 
-/// Every peer connection of a node, by cluster address.
+/// A peer connection's cluster address and the node meant there (None: whichever answers).
+type PeerKey = (String, Option<NodeId>);
+
+/// Every peer connection of a node, by cluster address and the node meant there.
 #[derive(Default)]
 pub struct Peers {
     secret: Option<Arc<[u8]>>,
-    by_addr: Mutex<HashMap<String, Arc<Peer>>>,
+    by_addr: Mutex<HashMap<PeerKey, Arc<Peer>>>,
 }
 
 impl Peers {
@@ -36,12 +39,13 @@ impl Peers {
         }
     }
 
-    /// The connection to the node at cluster address `addr`.
-    pub fn get(&self, addr: &str) -> Arc<Peer> {
+    /// The connection to node `node` (None: whichever node is there) at cluster address
+    /// `addr`.
+    pub fn get(&self, addr: &str, node: Option<NodeId>) -> Arc<Peer> {
         self.by_addr
             .lock()
-            .entry(addr.to_owned())
-            .or_insert_with(|| Arc::new(Peer::new(addr.to_owned(), self.secret.clone())))
+            .entry((addr.to_owned(), node))
+            .or_insert_with(|| Arc::new(Peer::new(addr.to_owned(), node, self.secret.clone())))
             .clone()
     }
 }
@@ -62,7 +66,7 @@ impl RaftNetworkFactory<TypeConfig> for GroupNetwork {
         Network {
             group: self.group,
             target,
-            peer: self.peers.get(&node.cluster),
+            peer: self.peers.get(&node.cluster, Some(target)),
         }
     }
 }

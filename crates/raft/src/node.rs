@@ -131,7 +131,7 @@ impl RaftNode {
     /// Answers other nodes' RPCs arriving on `listener` (the cluster port).
     pub fn listen(self: &Arc<Self>, listener: TcpListener) {
         let secret: Option<Arc<[u8]>> = self.options.secret.clone().map(Into::into);
-        tokio::spawn(serve(listener, secret, self.clone()));
+        tokio::spawn(serve(listener, self.id(), secret, self.clone()));
     }
 
     /// Starts the replica of `group` (owning `slots`). If the group has never been
@@ -261,7 +261,7 @@ impl RaftNode {
         timeout: Duration,
     ) -> Result<Bytes, CallError> {
         self.peers
-            .get(addr)
+            .get(addr, None)
             .call(META_GROUP, Kind::Admin, payload, timeout)
             .await
     }

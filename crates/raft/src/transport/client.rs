@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{auth, decode_response, encode_request, take_frame, Kind, Status};
-use crate::types::GroupId;
+use crate::types::{GroupId, NodeId};
 
 /// Why a call got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -52,16 +52,20 @@ struct Conn {
 /// A peer node, as the target of RPCs.
 pub struct Peer {
     addr: String,
+    /// The node meant at `addr`; None: whichever answers there.
+    node: Option<NodeId>,
     secret: Option<Arc<[u8]>>,
     conn: tokio::sync::Mutex<Option<Arc<Conn>>>,
     next_id: AtomicU64,
 }
 
 impl Peer {
-    /// A peer at cluster address `addr`; nothing connects until the first call.
-    pub fn new(addr: String, secret: Option<Arc<[u8]>>) -> Peer {
+    /// Node `node` (None: whichever node is there) at cluster address `addr`; nothing
+    /// connects until the first call, and a connection to another node is refused.
+    pub fn new(addr: String, node: Option<NodeId>, secret: Option<Arc<[u8]>>) -> Peer {
         Peer {
             addr,
+            node,
             secret,
             conn: tokio::sync::Mutex::new(None),
             next_id: AtomicU64::new(1),
@@ -122,7 +126,7 @@ impl Peer {
             .await
             .map_err(|e| self.unreachable(e))?;
         let _ = stream.set_nodelay(true);
-        auth::respond(&mut stream, self.secret.as_deref())
+        auth::respond(&mut stream, self.secret.as_deref(), self.node)
             .await
             .map_err(|e| self.unreachable(e))?;
         let (read, write) = stream.into_split();

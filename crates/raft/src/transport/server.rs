@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::client::write_frames;
 use super::{auth, decode_request, encode_response, take_frame, Kind, Status};
-use crate::types::GroupId;
+use crate::types::{GroupId, NodeId};
 
 /// What answers the requests of a connection.
 pub trait Handler: Send + Sync + 'static {
@@ -24,8 +24,13 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = (Status, Vec<u8>)> + Send;
 }
 
-/// Accepts peers on `listener` until the process ends.
-pub async fn serve<H: Handler>(listener: TcpListener, secret: Option<Arc<[u8]>>, handler: Arc<H>) {
+/// Accepts peers on `listener` until the process ends, as node `own`.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    own: NodeId,
+    secret: Option<Arc<[u8]>>,
+    handler: Arc<H>,
+) {
     loop {
         let (socket, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -38,7 +43,7 @@ pub async fn serve<H: Handler>(listener: TcpListener, secret: Option<Arc<[u8]>>,
         let secret = secret.clone();
         let handler = handler.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_peer(socket, secret, handler).await {
+            if let Err(e) = serve_peer(socket, own, secret, handler).await {
                 tracing::debug!(%addr, error = %e, "peer connection closed");
             }
         });
@@ -47,13 +52,20 @@ pub async fn serve<H: Handler>(listener: TcpListener, secret: Option<Arc<[u8]>>,
 
 async fn serve_peer<H: Handler>(
     mut socket: TcpStream,
+    own: NodeId,
     secret: Option<Arc<[u8]>>,
     handler: Arc<H>,
 ) -> std::io::Result<()> {
     let _ = socket.set_nodelay(true);
-    if let Err(e) = auth::challenge(&mut socket, secret.as_deref()).await {
-        if e.kind() == std::io::ErrorKind::PermissionDenied {
-            tracing::warn!(peer = ?socket.peer_addr().ok(), "refused a peer without the cluster secret");
+    if let Err(e) = auth::challenge(&mut socket, secret.as_deref(), own).await {
+        match e.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                tracing::warn!(peer = ?socket.peer_addr().ok(), "refused a peer without the cluster secret");
+            }
+            std::io::ErrorKind::InvalidInput => {
+                tracing::warn!(peer = ?socket.peer_addr().ok(), error = %e, "refused a peer that meant another node");
+            }
+            _ => {}
         }
         return Err(e);
     }

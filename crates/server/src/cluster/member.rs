@@ -299,7 +299,7 @@ async fn join(config: &ClusterConfig, seed: &str) -> Result<u64, String> {
     let payload = bincode::serialize(&request).expect("admin requests serialize");
     let mut last = String::new();
     for _ in 0..60 {
-        let peer = Peer::new(seed.to_owned(), secret.clone());
+        let peer = Peer::new(seed.to_owned(), None, secret.clone());
         match peer
             .call(META_GROUP, Kind::Admin, &payload, ADMIN_TIMEOUT)
             .await
