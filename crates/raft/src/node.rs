@@ -35,6 +35,13 @@ use crate::transport::server::{serve, Handler};
 use crate::transport::{Kind, Status};
 use crate::types::{GroupId, NodeAddr, NodeId, Raft, TypeConfig, META_GROUP};
 
+/// How long the leader waits for a snapshot chunk's answer. The answer to the last chunk
+/// comes once the follower has installed the whole shard, which takes far longer than
+/// openraft's default of 200 ms for a shard of a loaded cluster: timed out, the leader gave
+/// the transfer up and started it again while the follower was still installing it, and
+/// writes stopped for 20 s while a node joined (docs/benchmarks.md).
+const INSTALL_SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How a node runs its Raft groups.
 #[derive(Debug, Clone)]
 pub struct RaftOptions {
@@ -62,6 +69,7 @@ impl RaftOptions {
             snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_after),
             max_in_snapshot_log_to_keep: self.snapshot_after.min(1000),
             snapshot_max_chunk_size: 1 << 20,
+            install_snapshot_timeout: INSTALL_SNAPSHOT_TIMEOUT.as_millis() as u64,
             ..Config::default()
         };
         Ok(Arc::new(
