@@ -7,7 +7,8 @@
 //! - response: `len u32 ++ id u64 ++ status u8 ++ payload`
 //!
 //! where `len` counts the bytes after itself. A connection starts with a handshake that
-//! proves the client knows the cluster secret ([`auth`]).
+//! proves the client knows the cluster secret and names the node it means to reach
+//! ([`auth`]).
 
 pub mod auth;
 pub mod client;
