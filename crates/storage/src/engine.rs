@@ -36,7 +36,7 @@ impl Table {
     pub const DATA: [Table; 4] = [Table::Keys, Table::Fields, Table::Expiry, Table::Meta];
 
     /// Position in [`Table::ALL`].
-    pub fn index(self) -> usize {
+    pub const fn index(self) -> usize {
         self as usize
     }
 

@@ -18,6 +18,16 @@ use crate::value::{Kind, Stored};
 /// Fields read per engine scan while deleting a whole hash.
 const FIELD_SCAN_CHUNK: usize = 1024;
 
+/// The tag of a hash field's storage key in the mutation's map: its length and last two
+/// bytes, which differ between most fields of one hash (their keys share the hash's prefix).
+fn field_tag(field_key: &[u8]) -> u16 {
+    let tail = match field_key {
+        [.., a, b] => u16::from_le_bytes([*a, *b]),
+        _ => 0,
+    };
+    tail ^ field_key.len() as u16
+}
+
 /// What a mutation remembers while it is applied, kept by the state machine between
 /// mutations so that applying one allocates nothing for it.
 #[derive(Default)]
@@ -78,12 +88,13 @@ impl<'a> Txn<'a> {
 
     /// The live value of `key`, deleting it first if it has expired.
     pub fn load(&mut self, key: &Bytes) -> Result<Option<Stored>> {
-        let stored = match self.scratch.keys.get(key) {
+        let slot = key_slot(key);
+        let stored = match self.scratch.keys.get(slot, key) {
             Some(v) => v.clone(),
             None => {
                 let storage_key = &mut self.scratch.key;
                 storage_key.clear();
-                storage_key.extend_from_slice(&key_slot(key).to_be_bytes());
+                storage_key.extend_from_slice(&slot.to_be_bytes());
                 storage_key.extend_from_slice(key);
                 let raw = self.engine.get(Table::Keys, storage_key)?;
                 raw.map(|b| {
@@ -105,26 +116,27 @@ impl<'a> Txn<'a> {
     }
 
     fn count(&mut self, slot: u16) -> &mut (i64, i64) {
-        self.scratch.count_deltas.entry(&slot, Default::default)
+        self.scratch
+            .count_deltas
+            .entry(slot, &slot, Default::default)
     }
 
     /// Stores `value` under `key`, whose current live value is `old`.
     pub fn store(&mut self, key: &Bytes, value: Stored, old: Option<&Stored>) -> Result<()> {
         let slot = key_slot(key);
-        match old {
-            None => self.count(slot).0 += 1,
-            Some(o) => {
-                if o.kind == Kind::Hash && value.kind != Kind::Hash {
-                    self.delete_fields(key)?;
-                }
-                if o.expire_at != 0 && o.expire_at != value.expire_at {
-                    self.batch
-                        .delete(Table::Expiry, &expiry_key(o.expire_at, slot, key));
-                }
+        if let Some(o) = old {
+            if o.kind == Kind::Hash && value.kind != Kind::Hash {
+                self.delete_fields(key)?;
+            }
+            if o.expire_at != 0 && o.expire_at != value.expire_at {
+                self.batch
+                    .delete(Table::Expiry, &expiry_key(o.expire_at, slot, key));
             }
         }
         let was_volatile = old.is_some_and(|o| o.expire_at != 0);
-        self.count(slot).1 += i64::from(value.expire_at != 0) - i64::from(was_volatile);
+        let count = self.count(slot);
+        count.0 += i64::from(old.is_none());
+        count.1 += i64::from(value.expire_at != 0) - i64::from(was_volatile);
         if value.expire_at != 0 && old.map(|o| o.expire_at) != Some(value.expire_at) {
             self.batch
                 .put(Table::Expiry, &expiry_key(value.expire_at, slot, key), &[]);
@@ -134,7 +146,7 @@ impl<'a> Txn<'a> {
             &[&slot.to_be_bytes(), key],
             &[&value.header(), &value.payload],
         );
-        self.scratch.keys.insert(key, Some(value));
+        self.scratch.keys.insert(slot, key, Some(value));
         Ok(())
     }
 
@@ -155,13 +167,13 @@ impl<'a> Txn<'a> {
         storage_key.extend_from_slice(key);
         self.batch.delete(Table::Keys, storage_key);
         self.count(slot).0 -= 1;
-        self.scratch.keys.insert(key, None);
+        self.scratch.keys.insert(slot, key, None);
         Ok(())
     }
 
     /// The value of a hash field by its storage key.
     pub fn field(&self, field_key: &[u8]) -> Result<Option<Bytes>> {
-        match self.scratch.fields.get(field_key) {
+        match self.scratch.fields.get(field_tag(field_key), field_key) {
             Some(v) => Ok(v.clone()),
             None => Ok(self.engine.get(Table::Fields, field_key)?),
         }
@@ -171,13 +183,17 @@ impl<'a> Txn<'a> {
     pub fn put_field(&mut self, field_key: Vec<u8>, value: &[u8]) {
         self.batch.put(Table::Fields, &field_key, value);
         let value = Bytes::copy_from_slice(value);
-        self.scratch.fields.insert(&field_key, Some(value));
+        self.scratch
+            .fields
+            .insert(field_tag(&field_key), &field_key, Some(value));
     }
 
     /// Deletes a hash field.
     pub fn delete_field(&mut self, field_key: Vec<u8>) {
         self.batch.delete(Table::Fields, &field_key);
-        self.scratch.fields.insert(&field_key, None);
+        self.scratch
+            .fields
+            .insert(field_tag(&field_key), &field_key, None);
     }
 
     /// Every stored field of hash `key` as (storage key, value), in storage order.

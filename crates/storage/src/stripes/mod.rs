@@ -26,12 +26,57 @@ const STRIPES: usize = 64;
 /// Slots per stripe (16384 slots in all).
 const SLOTS_PER_STRIPE: usize = 16384 / STRIPES;
 
+/// Stripes of all tables together.
+const ALL_STRIPES: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < Table::ALL.len() {
+        n += stripe_count(Table::ALL[i]);
+        i += 1;
+    }
+    n
+};
+
+/// Words of a [`StripeSet`].
+const STRIPE_SET_WORDS: usize = ALL_STRIPES.div_ceil(64);
+
 /// A stripe locked for writing.
 type StripeGuard<'a> = RwLockWriteGuard<'a, StripeMap>;
 
 /// Every table, striped.
 pub(crate) struct StripedTables {
-    tables: Vec<Vec<RwLock<StripeMap>>>,
+    /// Every stripe of every table, tables in [`Table::ALL`] order ([`first_stripe`]). A
+    /// write that touches several stripes locks them in this order.
+    stripes: Vec<RwLock<StripeMap>>,
+}
+
+/// Stripes by their index in [`StripedTables::stripes`], as a bit set.
+#[derive(Default)]
+struct StripeSet([u64; STRIPE_SET_WORDS]);
+
+impl StripeSet {
+    fn insert(&mut self, stripe: usize) {
+        self.0[stripe / 64] |= 1 << (stripe % 64);
+    }
+
+    /// The members, ascending.
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits.wrapping_sub(1);
+                (b < 64).then_some(w * 64 + b)
+            })
+        })
+    }
+
+    /// How many members are below `stripe`: its position among them.
+    fn rank(&self, stripe: usize) -> usize {
+        let (w, b) = (stripe / 64, stripe % 64);
+        let below: u32 = self.0[..w].iter().map(|word| word.count_ones()).sum();
+        (below + (self.0[w] & ((1 << b) - 1)).count_ones()) as usize
+    }
 }
 
 /// Bytes that a [`StripedTables::write`] added and removed, by [`Entry::footprint`].
@@ -45,23 +90,29 @@ pub(crate) struct Footprint {
 
 impl Default for StripedTables {
     fn default() -> Self {
-        let tables = Table::ALL
-            .iter()
-            .map(|&t| {
-                (0..stripe_count(t))
-                    .map(|_| RwLock::new(StripeMap::default()))
-                    .collect()
-            })
+        let stripes = (0..ALL_STRIPES)
+            .map(|_| RwLock::new(StripeMap::default()))
             .collect();
-        StripedTables { tables }
+        StripedTables { stripes }
     }
 }
 
-fn stripe_count(table: Table) -> usize {
+const fn stripe_count(table: Table) -> usize {
     match table {
         Table::Keys | Table::Fields => STRIPES,
         Table::Expiry | Table::Meta | Table::Raft => 1,
     }
+}
+
+/// Where `table`'s stripes start in [`StripedTables::stripes`].
+const fn first_stripe(table: Table) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < table.index() {
+        n += stripe_count(Table::ALL[i]);
+        i += 1;
+    }
+    n
 }
 
 /// `stripe` read-locked with every key in order, sorting it first if it must.
@@ -76,9 +127,9 @@ fn sorted(stripe: &RwLock<StripeMap>) -> RwLockReadGuard<'_, StripeMap> {
     RwLockWriteGuard::downgrade(map)
 }
 
-/// The table and stripe `op` writes to.
-fn place_of(op: &WriteOp<'_>) -> (Table, usize) {
-    (op.table, stripe_of(op.table, op.key))
+/// The stripe `op` writes to, by its index in [`StripedTables::stripes`].
+fn place_of(op: &WriteOp<'_>) -> usize {
+    first_stripe(op.table) + stripe_of(op.table, op.key)
 }
 
 /// Applies `op` to the stripe `map`, adding what it wrote and replaced to `footprint`.
@@ -113,9 +164,15 @@ fn stripe_of(table: Table, key: &[u8]) -> usize {
 }
 
 impl StripedTables {
+    /// The stripes of `table`.
+    fn table(&self, table: Table) -> &[RwLock<StripeMap>] {
+        let first = first_stripe(table);
+        &self.stripes[first..first + stripe_count(table)]
+    }
+
     /// Calls `f` with the entry of `key`, if there is one (tombstones included).
     pub fn read<R>(&self, table: Table, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
-        let stripe = self.tables[table.index()][stripe_of(table, key)].read();
+        let stripe = self.table(table)[stripe_of(table, key)].read();
         stripe.get(key).map(f)
     }
 
@@ -128,7 +185,7 @@ impl StripedTables {
         end: Option<&[u8]>,
         mut f: impl FnMut(&Entry) -> bool,
     ) {
-        let stripes = &self.tables[table.index()];
+        let stripes = self.table(table);
         let first = stripe_of(table, start);
         let last = end.map_or(stripes.len() - 1, |e| stripe_of(table, e));
         let upper = end.map_or(Bound::Unbounded, Bound::Excluded);
@@ -146,7 +203,7 @@ impl StripedTables {
     /// returns false, without sorting new keys into the stripes' ordered sets
     /// ([`StripeMap::in_order`]): for tables read whole once, as a flush reads them.
     pub fn for_each_in_order(&self, table: Table, mut f: impl FnMut(&Entry) -> bool) {
-        for stripe in &self.tables[table.index()] {
+        for stripe in self.table(table) {
             for e in stripe.read().in_order() {
                 if !f(e) {
                     return;
@@ -169,26 +226,21 @@ impl StripedTables {
         let now = now_ms();
         let mut footprint = Footprint::default();
         if places.all(|place| place == first) {
-            let mut map = self.tables[first.0.index()][first.1].write();
+            let mut map = self.stripes[first].write();
             for op in ops {
                 write_op(&mut map, op, tombstones, now, &mut footprint);
             }
             return footprint;
         }
-        let mut locks: SmallVec<[(Table, usize); 4]> =
-            ops.clone().map(|op| place_of(&op)).collect();
-        locks.sort_unstable();
-        locks.dedup();
-        let mut guards: SmallVec<[((Table, usize), StripeGuard<'_>); 4]> = locks
-            .into_iter()
-            .map(|(t, s)| ((t, s), self.tables[t.index()][s].write()))
-            .collect();
+        let mut places = StripeSet::default();
+        for op in ops.clone() {
+            places.insert(place_of(&op));
+        }
+        let mut guards: SmallVec<[StripeGuard<'_>; 16]> =
+            places.iter().map(|s| self.stripes[s].write()).collect();
         for op in ops {
-            let place = place_of(&op);
-            let i = guards
-                .binary_search_by(|(p, _)| p.cmp(&place))
-                .expect("stripe locked");
-            write_op(&mut guards[i].1, op, tombstones, now, &mut footprint);
+            let guard = &mut guards[places.rank(place_of(&op))];
+            write_op(guard, op, tombstones, now, &mut footprint);
         }
         footprint
     }
@@ -196,7 +248,7 @@ impl StripedTables {
     /// Empties `tables`.
     pub fn clear(&self, tables: &[Table]) {
         for table in tables {
-            for stripe in &self.tables[table.index()] {
+            for stripe in self.table(*table) {
                 *stripe.write() = StripeMap::default();
             }
         }
@@ -205,7 +257,7 @@ impl StripedTables {
     /// Up to `count` entries of `table` from a random position in a random non-empty stripe,
     /// each passed through `f`.
     pub fn sample<R>(&self, table: Table, count: usize, f: impl Fn(&Entry) -> R) -> Vec<R> {
-        let stripes = &self.tables[table.index()];
+        let stripes = self.table(table);
         let mut rng = rand::thread_rng();
         let first = rng.gen_range(0..stripes.len());
         for offset in 0..stripes.len() {
@@ -230,5 +282,50 @@ impl StripedTables {
             return out;
         }
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stripe_set_lists_and_ranks_its_members_in_order() {
+        let mut set = StripeSet::default();
+        let members = [0, 5, 63, 64, 127, ALL_STRIPES - 1];
+        for &s in members.iter().rev() {
+            set.insert(s);
+        }
+        assert_eq!(set.iter().collect::<Vec<_>>(), members);
+        for (rank, &s) in members.iter().enumerate() {
+            assert_eq!(set.rank(s), rank);
+        }
+    }
+
+    #[test]
+    fn a_write_across_tables_and_stripes_lands_every_op() {
+        let tables = StripedTables::default();
+        let keys: Vec<Vec<u8>> = (0..40u16)
+            .map(|i| (i * 400).to_be_bytes().to_vec())
+            .collect();
+        let ops = keys
+            .iter()
+            .map(|k| WriteOp {
+                table: Table::Keys,
+                key: k,
+                value: Some(b"v"),
+            })
+            .chain([WriteOp {
+                table: Table::Meta,
+                key: b"m",
+                value: Some(b"w"),
+            }]);
+        tables.write(ops, false);
+        for k in &keys {
+            let value = tables.read(Table::Keys, k, |e| e.value().map(<[u8]>::to_vec));
+            assert_eq!(value, Some(Some(b"v".to_vec())));
+        }
+        let meta = tables.read(Table::Meta, b"m", |e| e.value().map(<[u8]>::to_vec));
+        assert_eq!(meta, Some(Some(b"w".to_vec())));
     }
 }
