@@ -283,11 +283,16 @@ fn run_server(config: ServerConfig) -> anyhow::Result<()> {
         .enable_all()
         .thread_name("ringkv-worker")
         .build()?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let (engine, fsync, dir) = (config.engine, config.fsync, config.dir.clone());
         let server = Server::bind(config).await?;
         tracing::info!(addr = %server.local_addr(), %engine, %fsync, dir = %dir.display(), "ringkv ready to accept connections");
         server.run().await?;
         Ok(())
-    })
+    });
+    runtime.shutdown_background();
+    if served.is_ok() {
+        tracing::info!("ringkv is now ready to exit, bye bye");
+    }
+    served
 }

@@ -1,5 +1,6 @@
 //! Durability: every write acknowledged under the default `--fsync always` survives `kill -9`
-//! of the server mid-stream, and data with its TTLs survives restarts.
+//! of the server mid-stream, data with its TTLs survives restarts, and `SHUTDOWN` or SIGTERM
+//! make every write durable before the process ends, whatever the fsync policy.
 
 mod common;
 
@@ -7,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Node;
+use common::{err, Node};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use redis::AsyncCommands;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,4 +169,82 @@ fn memory_engine_starts_empty_after_restart() {
     let mut con = node.conn();
     let size: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
     assert_eq!(size, 0);
+}
+
+/// Writes `count` keys named `{prefix}:{i}` in one pipeline.
+fn write_keys(con: &mut redis::Connection, prefix: &str, count: usize) {
+    let mut pipe = redis::pipe();
+    for i in 0..count {
+        pipe.cmd("SET").arg(format!("{prefix}:{i}")).arg(i).ignore();
+    }
+    pipe.query::<()>(con).unwrap();
+}
+
+/// Asserts that every key `write_keys` wrote is there.
+fn assert_keys(con: &mut redis::Connection, prefix: &str, count: usize) {
+    let keys: Vec<String> = (0..count).map(|i| format!("{prefix}:{i}")).collect();
+    let values: Vec<Option<usize>> = redis::cmd("MGET").arg(&keys).query(con).unwrap();
+    let missing = values
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| **v != Some(*i))
+        .count();
+    assert_eq!(missing, 0, "{missing} of {count} {prefix} keys lost");
+}
+
+#[test]
+fn shutdown_and_sigterm_make_writes_durable_without_fsync() {
+    let mut node = Node::start(&["--fsync", "never"]);
+    let mut con = node.conn();
+    write_keys(&mut con, "before-shutdown", 5000);
+    let reply: redis::RedisResult<redis::Value> = redis::cmd("SHUTDOWN").query(&mut con);
+    assert!(
+        reply.is_err(),
+        "SHUTDOWN closes the connection without a reply: {reply:?}"
+    );
+    let status = node.wait_exit(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit after SHUTDOWN: {status:?}"
+    );
+
+    node.start_again();
+    let mut con = node.conn();
+    assert_keys(&mut con, "before-shutdown", 5000);
+    write_keys(&mut con, "before-sigterm", 5000);
+    kill(Pid::from_raw(node.pid() as i32), Signal::SIGTERM).unwrap();
+    let status = node.wait_exit(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit after SIGTERM: {status:?}"
+    );
+
+    node.start_again();
+    let mut con = node.conn();
+    assert_keys(&mut con, "before-shutdown", 5000);
+    assert_keys(&mut con, "before-sigterm", 5000);
+}
+
+#[test]
+fn shutdown_refuses_options_as_redis_does_and_keeps_serving() {
+    let mut node = Node::start(&["--engine", "memory"]);
+    let mut con = node.conn();
+    redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut con)
+        .unwrap();
+    assert_eq!(
+        err(&mut con, &["SHUTDOWN", "ABORT"]),
+        "ERR No shutdown in progress."
+    );
+    for bad in [&["SAVE", "NOSAVE"][..], &["NOW", "ABORT"], &["LATER"]] {
+        let args: Vec<&str> = std::iter::once("SHUTDOWN")
+            .chain(bad.iter().copied())
+            .collect();
+        assert_eq!(err(&mut con, &args), "ERR syntax error", "SHUTDOWN {bad:?}");
+    }
+    let value: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
+    assert_eq!(value, "v");
+    assert!(node.is_running());
 }

@@ -164,6 +164,19 @@ impl LocalLog {
         };
         state.position >= position
     }
+
+    /// Stops applying proposals for good and runs `persist`, which makes what was applied
+    /// durable: for a shutdown, after which nothing applied is left to acknowledge. If
+    /// `persist` fails, applying resumes.
+    pub fn close<E>(&self, persist: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+        let state_machine = self.inner.state_machine.lock();
+        if let Err(e) = persist() {
+            self.inner.apply_queued(state_machine);
+            return Err(e);
+        }
+        std::mem::forget(state_machine);
+        Ok(())
+    }
 }
 
 impl Inner {

@@ -10,6 +10,8 @@ use rand::Rng;
 use ringkv_shard::{Reader, StateMachine};
 use ringkv_storage::{Engine, FjallEngine, FjallOptions, MemoryEngine};
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::Notify;
 
 use crate::clients::ClientRegistry;
 use crate::cluster::{await_meet, has_identity, Cluster, Formation};
@@ -58,6 +60,24 @@ pub(crate) struct Shared {
     pub started: Instant,
     pub run_id: String,
     pub local_addr: SocketAddr,
+    /// The store under the log, kept to make it durable at shutdown.
+    pub engine: Arc<dyn Engine>,
+    /// Notified once `SHUTDOWN` made everything durable: the server is to end.
+    pub shutdown: Notify,
+}
+
+impl Shared {
+    /// Stops applying writes and makes every applied one durable, so that the process can
+    /// end without losing an acknowledged write whatever the fsync policy, as Redis fsyncs
+    /// its AOF before it exits. On failure (the engine's error) writes resume.
+    pub(crate) fn persist_for_shutdown(&self) -> Result<(), String> {
+        let sync = || self.engine.sync();
+        match &self.log {
+            Replication::Local(log) => log.close(sync),
+            Replication::Cluster(_) => sync(),
+        }
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// A bound, ready-to-run server.
@@ -79,6 +99,7 @@ impl Server {
             }
         }
         let engine = open_engine(&config)?;
+        let store = engine.clone();
         let state_machine =
             StateMachine::open(engine.clone()).map_err(|e| ServerError::DataDir {
                 dir: config.dir.clone(),
@@ -128,6 +149,8 @@ impl Server {
             started: Instant::now(),
             run_id: run_id(),
             local_addr,
+            engine: store,
+            shutdown: Notify::new(),
         });
         Ok(Server { listener, shared })
     }
@@ -137,11 +160,21 @@ impl Server {
         self.shared.local_addr
     }
 
-    /// Serves clients until the process ends.
+    /// Serves clients until `SHUTDOWN`, SIGTERM or SIGINT, then returns with every applied
+    /// write durable (Err: it could not be made durable after a signal). The caller ends the
+    /// process without waiting for connections.
     pub async fn run(self) -> std::io::Result<()> {
         tokio::spawn(crate::maintenance::run(self.shared.clone()));
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
         loop {
-            let (socket, addr) = match self.listener.accept().await {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = self.shared.shutdown.notified() => return Ok(()),
+                _ = terminate.recv() => return self.shut_down("SIGTERM"),
+                _ = interrupt.recv() => return self.shut_down("SIGINT"),
+            };
+            let (socket, addr) = match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -151,6 +184,13 @@ impl Server {
             };
             tokio::spawn(crate::connection::serve(self.shared.clone(), socket, addr));
         }
+    }
+
+    fn shut_down(&self, signal: &str) -> std::io::Result<()> {
+        tracing::info!("received {signal}, making every write durable before exiting");
+        self.shared
+            .persist_for_shutdown()
+            .map_err(|e| std::io::Error::other(format!("cannot persist data before exiting: {e}")))
     }
 }
 

@@ -184,6 +184,26 @@ impl Node {
         self.spawn();
     }
 
+    /// Waits up to `timeout` for the process to end by itself; how it ended, or None if it
+    /// is still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut()?.try_wait().unwrap() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Starts the process again after it ended by itself, on the same directory and flags.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the node is still running");
+        self.spawn();
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child

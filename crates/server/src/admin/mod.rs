@@ -1,5 +1,5 @@
 //! Connection and server commands, which act on the session or the server rather than on
-//! data: `PING`, `HELLO`, `AUTH`, `CLIENT`, `CONFIG`, `INFO`, `COMMAND`, `DEBUG`, …
+//! data: `PING`, `HELLO`, `AUTH`, `CLIENT`, `CONFIG`, `INFO`, `COMMAND`, `DEBUG`, `SHUTDOWN`, …
 
 mod cluster;
 mod commands;
@@ -58,11 +58,42 @@ pub(crate) async fn run(
             ])
         }
         "debug" => return debug(argv).await,
+        "shutdown" => return shutdown(shared, argv).await,
         "cluster" => cluster::cluster(shared, argv).await,
         "readonly" | "readwrite" | "asking" => cluster::connection_mode(shared, session, name),
         _ => ringkv_shard::command::unknown_command(argv),
     };
     Outcome::Reply(reply)
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: makes every applied write durable and
+/// ends the process, closing the connection without a reply, as Redis does. The data is
+/// always kept on disk (there is no snapshot to take or skip), so the options other than
+/// `ABORT` change nothing; `ABORT` never finds a shutdown to abort, since none waits.
+async fn shutdown(shared: &Shared, argv: &[Bytes]) -> Outcome {
+    let (mut save, mut nosave, mut when, mut abort) = (false, false, false, false);
+    for arg in &argv[1..] {
+        match arg.to_ascii_lowercase().as_slice() {
+            b"save" => save = true,
+            b"nosave" => nosave = true,
+            b"now" | b"force" => when = true,
+            b"abort" => abort = true,
+            _ => return Outcome::Reply(syntax()),
+        }
+    }
+    if (save && nosave) || (abort && (save || nosave || when)) {
+        return Outcome::Reply(syntax());
+    }
+    if abort {
+        return Outcome::Reply(Frame::error("ERR No shutdown in progress."));
+    }
+    if let Err(e) = shared.persist_for_shutdown() {
+        tracing::error!(error = %e, "SHUTDOWN failed: the data could not be made durable");
+        return Outcome::Reply(Frame::error("ERR Errors trying to SHUTDOWN. Check logs."));
+    }
+    tracing::info!("SHUTDOWN asked by a client; every write is durable, exiting");
+    shared.shutdown.notify_one();
+    std::future::pending().await
 }
 
 /// Checks credentials against `requirepass`; Err is the reply to send. `user` is None for

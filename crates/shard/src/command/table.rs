@@ -198,6 +198,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("command", -1, &["stale", "loading"], 0, 0, 0, Server, "2.8.13", "Returns detailed information about all commands.", None),
     cmd!("time", 1, C, 0, 0, 0, Server, "2.6.0", "Returns the server time.", None),
     cmd!("debug", -2, A, 0, 0, 0, Server, "1.0.0", "A container for debugging commands.", None),
+    cmd!("shutdown", -1, A, 0, 0, 0, Server, "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", None),
 ];
 
 /// Finds a command by name, ignoring case.
