@@ -234,12 +234,7 @@ impl Shared {
     /// memtable and in fjall. The caller holds `flush_lock` and `write_lock` (or is
     /// replaying).
     fn clear_at(&self, position: u64) -> Result<()> {
-        {
-            let layers = self.layers.read();
-            for memtable in layers.newest_first() {
-                memtable.clear_data(position);
-            }
-        }
+        self.layers.read().clear_data(position);
         for table in Table::DATA {
             self.table(table).clear()?;
         }
@@ -277,8 +272,8 @@ impl Shared {
         }
     }
 
-    /// Writes the oldest frozen memtable to fjall, persists the checkpoint, then drops the
-    /// memtable and the log segments it covered. Each table's entries are ingested, in key
+    /// Writes the oldest frozen memtable to fjall, persists the checkpoint, then keeps the
+    /// memtable as the one flushed last and drops the log segments it covered. Each table's entries are ingested, in key
     /// order, as new fjall tables newer than all it holds: the same as a flush of fjall's own
     /// memtable, without its journal or skiplist.
     fn flush(&self, memtable: &Arc<Memtable>) -> Result<()> {
@@ -309,16 +304,7 @@ impl Shared {
         let last = memtable.last();
         self.engine_meta.insert(CHECKPOINT, last.to_be_bytes())?;
         self.db.persist(PersistMode::SyncAll)?;
-        {
-            let mut layers = self.layers.write();
-            if layers
-                .frozen
-                .first()
-                .is_some_and(|m| Arc::ptr_eq(m, memtable))
-            {
-                layers.frozen.remove(0);
-            }
-        }
+        self.layers.write().flushed(memtable);
         self.wal
             .truncate(last)
             .map_err(|e| StorageError::Log(e.to_string()))
