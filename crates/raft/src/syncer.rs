@@ -116,6 +116,9 @@ mod tests {
         fn name(&self) -> &'static str {
             "counting"
         }
+        fn persistent(&self) -> bool {
+            self.inner.persistent()
+        }
         fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
             self.inner.get(table, key)
         }

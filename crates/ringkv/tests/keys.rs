@@ -720,3 +720,24 @@ fn lazy_expiry() {
     assert_eq!(q(c, &["PERSIST", "k4"]), Int(0));
     assert_eq!(q(c, &["DEL", "k4"]), Int(0));
 }
+
+#[test]
+fn key_counts_follow_writes_on_both_engines() {
+    for engine in ["fjall", "memory"] {
+        let node = Node::start(&["--engine", engine]);
+        let c = &mut node.conn();
+        q(c, &["SET", "a", "1"]);
+        q(c, &["SET", "b", "2", "EX", "100"]);
+        q(c, &["MSET", "c", "3", "d", "4", "a", "5"]);
+        q(c, &["HSET", "h", "f", "v"]);
+        q(c, &["DEL", "a"]);
+        q(c, &["EXPIRE", "c", "100"]);
+        q(c, &["PERSIST", "b"]);
+        q(c, &["RENAME", "d", "e"]);
+        assert_eq!(q(c, &["DBSIZE"]), Int(4), "{engine}: b, c, e, h");
+        let info: String = redis::cmd("INFO").arg("keyspace").query(c).unwrap();
+        assert!(info.contains("db0:keys=4,expires=1,"), "{engine}: {info}");
+        q(c, &["FLUSHALL"]);
+        assert_eq!(q(c, &["DBSIZE"]), Int(0), "{engine}");
+    }
+}

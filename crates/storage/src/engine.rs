@@ -282,6 +282,9 @@ pub struct EngineStats {
 pub trait Engine: Send + Sync + 'static {
     /// "fjall" or "memory".
     fn name(&self) -> &'static str;
+    /// Whether what is written survives a restart. An engine that keeps nothing needs none
+    /// of the records that exist only to rebuild state when it reopens.
+    fn persistent(&self) -> bool;
     /// The value of `key`.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>>;
     /// Up to `limit` entries with `start <= key < end` (no end: unbounded), in key order.

@@ -27,6 +27,10 @@ impl Engine for MemoryEngine {
         "memory"
     }
 
+    fn persistent(&self) -> bool {
+        false
+    }
+
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
         Ok(self
             .tables

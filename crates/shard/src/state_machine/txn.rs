@@ -225,16 +225,21 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
-    /// Adds the new key counts to the batch and writes it atomically; the batch comes back,
-    /// to be cleared and reused.
+    /// Adds the new key counts to the batch (for an engine that persists them: they are
+    /// there to be read when it reopens) and writes it atomically; the batch comes back, to
+    /// be cleared and reused. An engine that keeps nothing gets no count records, so a
+    /// single-key write touches one stripe of the memory engine instead of two.
     pub fn commit(mut self) -> Result<WriteBatch> {
+        let persistent = self.engine.persistent();
         let mut new_counts = Vec::new();
         for &(slot, (keys, volatile)) in self.scratch.count_deltas.iter() {
             if (keys, volatile) == (0, 0) {
                 continue;
             }
             let n = self.counts.get(slot).add(keys, volatile);
-            self.batch.put(Table::Meta, &count_key(slot), &n.encode());
+            if persistent {
+                self.batch.put(Table::Meta, &count_key(slot), &n.encode());
+            }
             new_counts.push((slot, n));
         }
         if !self.batch.is_empty() {

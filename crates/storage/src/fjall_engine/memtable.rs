@@ -129,7 +129,11 @@ impl Layers {
     /// now that its contents are in fjall. False (nothing changed) if it is not the oldest
     /// frozen memtable.
     pub fn flushed(&mut self, memtable: &Arc<Memtable>) -> bool {
-        if !self.frozen.first().is_some_and(|m| Arc::ptr_eq(m, memtable)) {
+        if !self
+            .frozen
+            .first()
+            .is_some_and(|m| Arc::ptr_eq(m, memtable))
+        {
             return false;
         }
         self.flushed = Some(self.frozen.remove(0));
@@ -223,7 +227,10 @@ mod tests {
         layers.active.apply(&batch, 1);
         layers.rotate();
         let stranger = Arc::new(Memtable::default());
-        assert!(!layers.flushed(&stranger), "only the oldest frozen memtable is flushed");
+        assert!(
+            !layers.flushed(&stranger),
+            "only the oldest frozen memtable is flushed"
+        );
         let oldest = layers.frozen[0].clone();
         assert!(layers.flushed(&oldest));
         assert!(layers.frozen.is_empty());

@@ -316,6 +316,10 @@ impl Engine for FjallEngine {
         "fjall"
     }
 
+    fn persistent(&self) -> bool {
+        true
+    }
+
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
         check_key(key)?;
         if key == SENTINEL {
