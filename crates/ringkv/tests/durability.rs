@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{err, Node};
+use common::{err, ok, q, Node};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::AsyncCommands;
@@ -192,6 +192,15 @@ fn assert_keys(con: &mut redis::Connection, prefix: &str, count: usize) {
     assert_eq!(missing, 0, "{missing} of {count} {prefix} keys lost");
 }
 
+/// Waits for `node` to end by itself and asserts that it ended with status 0.
+fn assert_clean_exit(node: &mut Node, after: &str) {
+    let status = node.wait_exit(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit after {after}: {status:?}"
+    );
+}
+
 #[test]
 fn shutdown_and_sigterm_make_writes_durable_without_fsync() {
     let mut node = Node::start(&["--fsync", "never"]);
@@ -202,22 +211,14 @@ fn shutdown_and_sigterm_make_writes_durable_without_fsync() {
         reply.is_err(),
         "SHUTDOWN closes the connection without a reply: {reply:?}"
     );
-    let status = node.wait_exit(Duration::from_secs(10));
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "exit after SHUTDOWN: {status:?}"
-    );
+    assert_clean_exit(&mut node, "SHUTDOWN");
 
     node.start_again();
     let mut con = node.conn();
     assert_keys(&mut con, "before-shutdown", 5000);
     write_keys(&mut con, "before-sigterm", 5000);
     kill(Pid::from_raw(node.pid() as i32), Signal::SIGTERM).unwrap();
-    let status = node.wait_exit(Duration::from_secs(10));
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "exit after SIGTERM: {status:?}"
-    );
+    assert_clean_exit(&mut node, "SIGTERM");
 
     node.start_again();
     let mut con = node.conn();
@@ -229,11 +230,7 @@ fn shutdown_and_sigterm_make_writes_durable_without_fsync() {
 fn shutdown_refuses_options_as_redis_does_and_keeps_serving() {
     let mut node = Node::start(&["--engine", "memory"]);
     let mut con = node.conn();
-    redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query::<()>(&mut con)
-        .unwrap();
+    assert_eq!(q(&mut con, &["SET", "k", "v"]), ok());
     assert_eq!(
         err(&mut con, &["SHUTDOWN", "ABORT"]),
         "ERR No shutdown in progress."
