@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rand::Rng;
 use ringkv_shard::{Reader, StateMachine};
 use ringkv_storage::{Engine, FjallEngine, FjallOptions, MemoryEngine};
@@ -64,6 +64,9 @@ pub(crate) struct Shared {
     pub engine: Arc<dyn Engine>,
     /// Notified once `SHUTDOWN` made everything durable: the server is to end.
     pub shutdown: Notify,
+    /// Set once a shutdown made every applied write durable; held while one does, so that
+    /// a second one at the same time (`SHUTDOWN` and a signal) waits and finds it done.
+    pub persisted: Mutex<bool>,
 }
 
 impl Shared {
@@ -71,12 +74,18 @@ impl Shared {
     /// end without losing an acknowledged write whatever the fsync policy, as Redis fsyncs
     /// its AOF before it exits. On failure (the engine's error) writes resume.
     pub(crate) fn persist_for_shutdown(&self) -> Result<(), String> {
+        let mut persisted = self.persisted.lock();
+        if *persisted {
+            return Ok(());
+        }
         let sync = || self.engine.sync();
         match &self.log {
             Replication::Local(log) => log.close(sync),
             Replication::Cluster(_) => sync(),
         }
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        *persisted = true;
+        Ok(())
     }
 }
 
@@ -151,6 +160,7 @@ impl Server {
             local_addr,
             engine: store,
             shutdown: Notify::new(),
+            persisted: Mutex::new(false),
         });
         Ok(Server { listener, shared })
     }

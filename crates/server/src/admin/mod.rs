@@ -67,9 +67,10 @@ pub(crate) async fn run(
 }
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: makes every applied write durable and
-/// ends the process, closing the connection without a reply, as Redis does. The data is
-/// always kept on disk (there is no snapshot to take or skip), so the options other than
-/// `ABORT` change nothing; `ABORT` never finds a shutdown to abort, since none waits.
+/// ends the process, closing the connection without a reply, as Redis does. ringkv keeps
+/// its data on disk as it goes (or, with the memory engine, not at all): there is no
+/// snapshot to take or skip, so the options other than `ABORT` change nothing; `ABORT`
+/// never finds a shutdown to abort, since none waits.
 async fn shutdown(shared: &Shared, argv: &[Bytes]) -> Outcome {
     let (mut save, mut nosave, mut when, mut abort) = (false, false, false, false);
     for arg in &argv[1..] {
