@@ -37,14 +37,9 @@ impl<K: Hash + Eq + Clone, V> SmallMap<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         if self.entries.len() <= LINEAR {
-            let mut i = self.tags.len();
-            while i > 0 {
-                i -= 1;
-                if self.tags[i] == tag && self.entries[i].0.borrow() == key {
-                    return Some(i);
-                }
-            }
-            None
+            (0..self.tags.len())
+                .rev()
+                .find(|&i| self.tags[i] == tag && self.entries[i].0.borrow() == key)
         } else {
             self.index.get(key).copied()
         }

@@ -28,13 +28,8 @@ const SLOTS_PER_STRIPE: usize = 16384 / STRIPES;
 
 /// Stripes of all tables together.
 const ALL_STRIPES: usize = {
-    let mut n = 0;
-    let mut i = 0;
-    while i < Table::ALL.len() {
-        n += stripe_count(Table::ALL[i]);
-        i += 1;
-    }
-    n
+    let last = Table::ALL[Table::ALL.len() - 1];
+    first_stripe(last) + stripe_count(last)
 };
 
 /// Words of a [`StripeSet`].
