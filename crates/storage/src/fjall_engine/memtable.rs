@@ -172,8 +172,22 @@ impl Layers {
 mod tests {
     use super::*;
 
-    fn value(lookup: Option<Lookup>) -> Option<Option<Vec<u8>>> {
-        lookup.map(|l| match l {
+    /// Applies `writes` (key, value; None deletes) to the active memtable as the log record
+    /// at `position`.
+    fn write(layers: &Layers, position: u64, writes: &[(&[u8], Option<&[u8]>)]) {
+        let mut batch = WriteBatch::new();
+        for (key, value) in writes {
+            match value {
+                Some(v) => batch.put(Table::Keys, key, v),
+                None => batch.delete(Table::Keys, key),
+            }
+        }
+        layers.active.apply(&batch, position);
+    }
+
+    /// What the memtables know of `key` in `Keys`: None unknown, Some(None) deleted.
+    fn value(layers: &Layers, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        layers.get(Table::Keys, key).map(|l| match l {
             Lookup::Value(v) => Some(v.to_vec()),
             Lookup::Deleted => None,
         })
@@ -182,47 +196,36 @@ mod tests {
     #[test]
     fn newer_memtables_shadow_older_ones_and_tombstones_hide_values() {
         let mut layers = Layers::new(0);
-        let mut batch = WriteBatch::new();
-        batch.put(Table::Keys, b"\0\0a", b"old");
-        batch.put(Table::Keys, b"\0\0b", b"kept");
-        layers.active.apply(&batch, 1);
+        write(
+            &layers,
+            1,
+            &[(b"\0\0a", Some(b"old")), (b"\0\0b", Some(b"kept"))],
+        );
         layers.rotate();
         assert_eq!(
             layers.active.last(),
             1,
             "a new memtable starts where the old one ended"
         );
-        let mut batch = WriteBatch::new();
-        batch.put(Table::Keys, b"\0\0a", b"new");
-        batch.delete(Table::Keys, b"\0\0b");
-        layers.active.apply(&batch, 2);
-        assert_eq!(
-            value(layers.get(Table::Keys, b"\0\0a")),
-            Some(Some(b"new".to_vec()))
-        );
-        assert_eq!(value(layers.get(Table::Keys, b"\0\0b")), Some(None));
-        assert_eq!(
-            value(layers.get(Table::Keys, b"\0\0c")),
-            None,
-            "unknown here: ask fjall"
-        );
+        write(&layers, 2, &[(b"\0\0a", Some(b"new")), (b"\0\0b", None)]);
+        assert_eq!(value(&layers, b"\0\0a"), Some(Some(b"new".to_vec())));
+        assert_eq!(value(&layers, b"\0\0b"), Some(None));
+        assert_eq!(value(&layers, b"\0\0c"), None, "unknown here: ask fjall");
         assert_eq!(layers.newest_first().len(), 2);
         assert!(layers.bytes() > 0);
         layers.active.clear_data(3);
-        assert_eq!(
-            value(layers.get(Table::Keys, b"\0\0a")),
-            Some(Some(b"old".to_vec()))
-        );
+        assert_eq!(value(&layers, b"\0\0a"), Some(Some(b"old".to_vec())));
         assert_eq!(layers.active.last(), 3);
     }
 
     #[test]
     fn the_memtable_flushed_last_answers_below_newer_ones_until_cleared() {
         let mut layers = Layers::new(0);
-        let mut batch = WriteBatch::new();
-        batch.put(Table::Keys, b"\0\0a", b"flushed");
-        batch.put(Table::Keys, b"\0\0b", b"flushed");
-        layers.active.apply(&batch, 1);
+        write(
+            &layers,
+            1,
+            &[(b"\0\0a", Some(b"flushed")), (b"\0\0b", Some(b"flushed"))],
+        );
         layers.rotate();
         layers.flushed(&Arc::new(Memtable::default()));
         assert_eq!(
@@ -234,18 +237,10 @@ mod tests {
         layers.flushed(&oldest);
         assert!(layers.frozen.is_empty());
         assert_eq!(layers.newest_first().len(), 1, "scans read it from fjall");
-        let mut batch = WriteBatch::new();
-        batch.put(Table::Keys, b"\0\0a", b"newer");
-        layers.active.apply(&batch, 2);
-        assert_eq!(
-            value(layers.get(Table::Keys, b"\0\0a")),
-            Some(Some(b"newer".to_vec()))
-        );
-        assert_eq!(
-            value(layers.get(Table::Keys, b"\0\0b")),
-            Some(Some(b"flushed".to_vec()))
-        );
+        write(&layers, 2, &[(b"\0\0a", Some(b"newer"))]);
+        assert_eq!(value(&layers, b"\0\0a"), Some(Some(b"newer".to_vec())));
+        assert_eq!(value(&layers, b"\0\0b"), Some(Some(b"flushed".to_vec())));
         layers.clear_data(3);
-        assert_eq!(value(layers.get(Table::Keys, b"\0\0b")), None);
+        assert_eq!(value(&layers, b"\0\0b"), None);
     }
 }
