@@ -1,6 +1,5 @@
 //! The single-node log: orders the proposals of one shard and applies them on the tasks that
-//! propose them, while one sync thread makes them durable with group commit before anyone
-//! hears of them.
+//! propose them, and makes them durable with group commit before anyone hears of them.
 //!
 //! A proposer that finds no other task applying applies its own proposal, then everything
 //! other tasks queued meanwhile; a proposer that finds another applying queues its proposal
@@ -9,48 +8,31 @@
 //! applied.
 //!
 //! Durability is separate from applying. Applying hands writes to the engine, which keeps
-//! them in memory and in its log buffer; the sync thread notes how far proposals were
-//! applied, asks the engine for one fsync covering all of it (`--fsync always`), and then
-//! publishes that position as durable. A reply, and any read that saw a write, is sent only
+//! them in memory and in its log buffer; a task waiting for durability notes how far
+//! proposals were applied, asks the engine for one fsync covering all of it (`--fsync
+//! always`), and publishes that position as durable ([`durability`]). A reply, and any read that saw a write, is sent only
 //! once its position is durable, so no client ever observes a write that a crash could take
 //! back. The memory engine persists nothing, so there is nothing to wait for. This is the
 //! single-node stand-in for a shard's Raft group: it keeps the same `propose(Mutation) ->
 //! reply` boundary.
 
+mod durability;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use ringkv_protocol::Frame;
 use ringkv_shard::{Mutation, Proposal, StateMachine};
 use ringkv_storage::Engine;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
-use crate::config::{EngineKind, FsyncPolicy, ServerConfig};
+use self::durability::Durability;
+use crate::config::{EngineKind, ServerConfig};
 use crate::replication::Proposed;
-
-/// An fsync that covered at least this many writes means the server is busy: the next one
-/// waits a little for more writes to share it, since fsyncs then cost more CPU than waiting
-/// costs latency.
-const BUSY_FSYNC_WRITES: u64 = 128;
-/// How long a busy sync thread waits before it looks again whether writes stopped arriving.
-const GATHER_STEP: Duration = Duration::from_micros(150);
-/// The longest a busy sync thread waits for writes before it fsyncs.
-const GATHER_MAX: Duration = Duration::from_micros(600);
 
 /// Reply to writes once the store has failed to persist data, as Redis refuses writes after a disk error.
 const MISCONF: &str = "MISCONF Errors writing to disk: writes are refused until the server is restarted. Check the server logs.";
-
-/// How far writes are durable, as the sync thread publishes it.
-#[derive(Debug, Clone, Copy, Default)]
-struct Durable {
-    /// Every proposal up to this position is durable.
-    position: u64,
-    /// Persisting failed: nothing after `position` will ever be durable.
-    failed: bool,
-}
 
 /// Proposals queued for the task that is applying, and where their replies go.
 struct Entry {
@@ -68,8 +50,8 @@ struct Inner {
     state_machine: Mutex<StateMachine>,
     queue: Mutex<Vec<Entry>>,
     progress: Arc<Progress>,
-    /// The sync thread and what it publishes; None for an engine that persists nothing.
-    sync: Option<SyncThread>,
+    /// None for an engine that persists nothing.
+    durability: Option<Arc<Durability>>,
 }
 
 /// How far proposals got; written under the state machine's lock.
@@ -84,13 +66,8 @@ struct Progress {
     failed: AtomicBool,
 }
 
-struct SyncThread {
-    thread: thread::Thread,
-    durable: watch::Receiver<Durable>,
-}
-
 impl LocalLog {
-    /// Starts the log of `state_machine` over `engine`, with a sync thread unless the engine
+    /// Starts the log of `state_machine` over `engine`, with durability unless the engine
     /// persists nothing.
     pub fn start(
         state_machine: StateMachine,
@@ -98,30 +75,17 @@ impl LocalLog {
         config: Arc<RwLock<ServerConfig>>,
     ) -> std::io::Result<Self> {
         let progress = Arc::new(Progress::default());
-        let sync = if config.read().engine == EngineKind::Memory {
+        let durability = if config.read().engine == EngineKind::Memory {
             None
         } else {
-            let (tx, durable) = watch::channel(Durable::default());
-            let syncer = Syncer {
-                progress: progress.clone(),
-                engine,
-                config,
-                durable: tx,
-            };
-            let handle = thread::Builder::new()
-                .name("ringkv-sync".to_owned())
-                .spawn(move || syncer.run())?;
-            Some(SyncThread {
-                thread: handle.thread().clone(),
-                durable,
-            })
+            Some(Durability::start(progress.clone(), engine, config)?)
         };
         Ok(LocalLog {
             inner: Arc::new(Inner {
                 state_machine: Mutex::new(state_machine),
                 queue: Mutex::new(Vec::new()),
                 progress,
-                sync,
+                durability,
             }),
         })
     }
@@ -138,11 +102,7 @@ impl LocalLog {
             .into_iter()
             .map(|mutation| Proposal { now, mutation })
             .collect();
-        let proposed = self.inner.propose(proposals);
-        if let Some(sync) = &self.inner.sync {
-            sync.thread.unpark();
-        }
-        proposed
+        self.inner.propose(proposals)
     }
 
     /// Position of the last proposal whose effects readers may already see.
@@ -153,16 +113,10 @@ impl LocalLog {
     /// Waits until everything up to `position` is durable; false if it never will be
     /// (persisting failed).
     pub async fn wait_durable(&self, position: u64) -> bool {
-        let Some(sync) = &self.inner.sync else {
-            return true;
-        };
-        let reached = |d: &Durable| d.position >= position || d.failed;
-        let mut durable = sync.durable.clone();
-        let state = match durable.wait_for(reached).await {
-            Ok(state) => *state,
-            Err(_) => return false,
-        };
-        state.position >= position
+        match &self.inner.durability {
+            Some(durability) => durability.wait(position).await,
+            None => true,
+        }
     }
 
     /// Stops applying proposals for good and runs `persist`, which makes what was applied
@@ -252,70 +206,85 @@ impl Inner {
     }
 }
 
-/// The sync thread: makes applied proposals durable as the fsync policy asks, and publishes
-/// how far they are.
-struct Syncer {
-    progress: Arc<Progress>,
-    engine: Arc<dyn Engine>,
-    config: Arc<RwLock<ServerConfig>>,
-    durable: watch::Sender<Durable>,
-}
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
 
-impl Syncer {
-    /// Waits while writes keep arriving, up to [`GATHER_MAX`].
-    fn gather(&self) {
-        let start = Instant::now();
-        let mut seen = self.progress.applied.load(Ordering::SeqCst);
-        while start.elapsed() < GATHER_MAX {
-            thread::sleep(GATHER_STEP);
-            let now = self.progress.applied.load(Ordering::SeqCst);
-            if now == seen {
-                return;
-            }
-            seen = now;
+    use bytes::Bytes;
+    use ringkv_shard::mutation::{Condition, SetExpiry, SetReply};
+    use ringkv_storage::{FjallEngine, FjallOptions};
+
+    use super::*;
+    use crate::config::FsyncPolicy;
+
+    const TASKS: usize = 16;
+    const WRITES: usize = 50;
+
+    fn set(key: String) -> Mutation {
+        Mutation::Set {
+            key: Bytes::from(key),
+            value: Bytes::from_static(b"value"),
+            condition: Condition::Always,
+            expiry: SetExpiry::Clear,
+            reply: SetReply::Ok,
         }
     }
 
-    fn run(self) {
-        let mut published = 0;
-        let mut last_sync = Instant::now();
-        let mut unsynced = false;
-        let mut busy = false;
-        loop {
-            thread::park_timeout(Duration::from_millis(100));
-            let policy = self.config.read().fsync;
-            if busy && policy == FsyncPolicy::Always {
-                self.gather();
+    /// Many tasks writing at once, each waiting for its writes to be durable before the
+    /// next, all get their replies: no task is left waiting for a sync nobody leads.
+    async fn every_writer_is_answered(fsync: FsyncPolicy) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine: Arc<dyn Engine> =
+            Arc::new(FjallEngine::open(dir.path(), FjallOptions::default()).unwrap());
+        let config = ServerConfig {
+            fsync,
+            dir: dir.path().to_owned(),
+            ..ServerConfig::default()
+        };
+        let state_machine = StateMachine::open(engine.clone()).unwrap();
+        let log = LocalLog::start(state_machine, engine, Arc::new(RwLock::new(config))).unwrap();
+        let writers: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    for write in 0..WRITES {
+                        let proposed = log.propose_all([set(format!("{task}:{write}"))], 1);
+                        assert_eq!(proposed.replies().await, vec![Frame::ok()]);
+                        assert!(log.wait_durable(log.visible()).await);
+                    }
+                })
+            })
+            .collect();
+        let all = async {
+            for writer in writers {
+                writer.await.unwrap();
             }
-            let target = self.progress.applied.load(Ordering::SeqCst);
-            let second_passed = last_sync.elapsed() >= Duration::from_secs(1);
-            let fsync = match policy {
-                FsyncPolicy::Always => target > published || unsynced,
-                FsyncPolicy::Everysec => second_passed && (unsynced || target > published),
-                FsyncPolicy::Never => false,
-            };
-            if !fsync && target == published {
-                continue;
-            }
-            let result = if fsync {
-                self.engine.sync()
-            } else {
-                self.engine.flush_buffers()
-            };
-            if let Err(e) = result {
-                tracing::error!(error = %e, "persisting writes failed; refusing further writes");
-                self.progress.failed.store(true, Ordering::SeqCst);
-                self.durable.send_modify(|d| d.failed = true);
-                return;
-            }
-            if fsync {
-                last_sync = Instant::now();
-            }
-            busy = fsync && target - published >= BUSY_FSYNC_WRITES;
-            unsynced = !fsync && (unsynced || target > published);
-            published = target;
-            self.durable
-                .send_modify(|d| d.position = d.position.max(target));
+        };
+        tokio::time::timeout(Duration::from_secs(30), all)
+            .await
+            .expect("every writer answered in time");
+        assert_eq!(log.visible(), (TASKS * WRITES) as u64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_on_two_workers_are_answered_under_every_fsync_policy() {
+        for fsync in [
+            FsyncPolicy::Always,
+            FsyncPolicy::Everysec,
+            FsyncPolicy::Never,
+        ] {
+            every_writer_is_answered(fsync).await;
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn writers_on_one_thread_are_answered_under_every_fsync_policy() {
+        for fsync in [
+            FsyncPolicy::Always,
+            FsyncPolicy::Everysec,
+            FsyncPolicy::Never,
+        ] {
+            every_writer_is_answered(fsync).await;
         }
     }
 }
