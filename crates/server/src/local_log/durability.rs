@@ -8,7 +8,7 @@
 //! it to publish how far it got, and the first of them still short of its position leads
 //! the next. So no write waits for another thread to be woken, scheduled and to wake it
 //! back: on a machine whose cores the clients share, those hops cost more than the sync
-//! itself ([single-node.md](../../../../docs/single-node.md)).
+//! itself (`docs/single-node.md`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
