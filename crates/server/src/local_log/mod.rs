@@ -10,11 +10,11 @@
 //! Durability is separate from applying. Applying hands writes to the engine, which keeps
 //! them in memory and in its log buffer; a task waiting for durability notes how far
 //! proposals were applied, asks the engine for one fsync covering all of it (`--fsync
-//! always`), and publishes that position as durable (`durability`). A reply, and any read that saw a write, is sent only
-//! once its position is durable, so no client ever observes a write that a crash could take
-//! back. The memory engine persists nothing, so there is nothing to wait for. This is the
-//! single-node stand-in for a shard's Raft group: it keeps the same `propose(Mutation) ->
-//! reply` boundary.
+//! always`), and publishes that position as durable (`durability`). A reply, and any read
+//! that saw a write, is sent only once its position is durable, so no client ever observes
+//! a write that a crash could take back. The memory engine persists nothing, so there is
+//! nothing to wait for. This is the single-node stand-in for a shard's Raft group: it keeps
+//! the same `propose(Mutation) -> reply` boundary.
 
 mod durability;
 
