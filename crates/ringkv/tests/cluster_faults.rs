@@ -76,6 +76,14 @@ impl Writers {
         }
     }
 
+    /// Waits until `count` writes are acknowledged, or `within` has passed.
+    fn wait_for_acks(&self, count: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.acked.lock().unwrap().len() < count && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn stop(self) -> (HashMap<String, String>, u64) {
         self.stop.store(true, Ordering::Relaxed);
         let failed = self.handles.into_iter().map(|h| h.join().unwrap()).sum();
@@ -225,7 +233,7 @@ fn killing_every_node_at_once_loses_no_acknowledged_write() {
     let mut cluster = TestCluster::start(3, SHARD_FLAGS);
     cluster.wait_for_leaders(Duration::from_secs(20));
     let writers = Writers::start(&cluster, 4);
-    thread::sleep(Duration::from_secs(2));
+    writers.wait_for_acks(500, Duration::from_secs(20));
     for i in 0..3 {
         cluster.kill(i);
     }
