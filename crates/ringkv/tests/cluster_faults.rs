@@ -167,7 +167,7 @@ fn killing_each_shard_leader_loses_no_acknowledged_write_and_fails_over_within_3
         cluster.restart(leader);
         cluster.wait_for_leaders(Duration::from_secs(20));
     }
-    thread::sleep(Duration::from_millis(300));
+    writers.wait_for_acks(500, Duration::from_secs(20));
     let (acked, failed) = writers.stop();
     eprintln!(
         "failovers: {failovers:?}; {} writes acknowledged, {failed} failed after retries",
@@ -216,7 +216,7 @@ fn leadership_returns_to_a_restarted_node_without_failing_a_write() {
         );
         thread::sleep(Duration::from_millis(100));
     }
-    thread::sleep(Duration::from_secs(1));
+    writers.wait_for_acks(500, Duration::from_secs(20));
     let (acked, failed) = writers.stop();
     assert_eq!(failed, 0, "writes failed while leadership moved back");
     assert!(
