@@ -85,7 +85,14 @@ pub struct RequestParser {
     scanned: usize,
     /// The multibulk request being read, once its count line has been parsed.
     multibulk: Option<Multibulk>,
+    /// The arguments of the request being read, or of the one last returned; the vector is
+    /// reused from one request to the next.
+    args: Vec<Bytes>,
 }
+
+/// Capacity of the argument vector beyond which a parser lets it go after a request,
+/// instead of keeping it for the next one.
+const KEPT_ARGS: usize = 1024;
 
 /// Progress inside a multibulk request.
 #[derive(Debug)]
@@ -94,7 +101,6 @@ struct Multibulk {
     remaining: usize,
     /// Length of the bulk whose header was read but whose data has not fully arrived.
     bulk_len: Option<usize>,
-    args: Vec<Bytes>,
 }
 
 /// Outcome of looking for the end of a line.
@@ -114,6 +120,7 @@ impl RequestParser {
             limits,
             scanned: 0,
             multibulk: None,
+            args: Vec::new(),
         }
     }
 
@@ -122,31 +129,54 @@ impl RequestParser {
     /// `Ok(None)`: more bytes are needed; progress so far is kept, and `buf` may have been
     /// grown to fit a bulk being waited for. Empty requests (`*0`, `*-1`, blank inline lines)
     /// are consumed and skipped, so a returned request is never empty. `buf` must be the same
-    /// buffer on every call, with new bytes appended at its end. `Err`: the client broke the
-    /// protocol; reply `-ERR <error>` and close, without calling `parse` again.
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    /// buffer on every call, with new bytes appended at its end. The arguments returned are
+    /// the parser's until the next call, which drops them (so that `buf`'s memory, which they
+    /// share, can be reused). `Err`: the client broke the protocol; reply `-ERR <error>` and
+    /// close, without calling `parse` again.
+    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<&[Bytes]>, ProtocolError> {
+        Ok(self.read_request(buf)?.then_some(&self.args[..]))
+    }
+
+    /// Reads the next request's arguments into `args`; false if more bytes are needed.
+    fn read_request(&mut self, buf: &mut BytesMut) -> Result<bool, ProtocolError> {
         loop {
             if let Some(multibulk) = self.multibulk.as_mut() {
-                if !multibulk.read_bulks(buf, &mut self.scanned, &self.limits)? {
-                    return Ok(None);
+                if !multibulk.read_bulks(buf, &mut self.scanned, &self.limits, &mut self.args)? {
+                    return Ok(false);
                 }
-                let args = std::mem::take(&mut multibulk.args);
                 self.multibulk = None;
-                return Ok(Some(args));
+                return Ok(true);
             }
+            self.release_args();
             match buf.first() {
-                None => return Ok(None),
+                None => return Ok(false),
                 Some(b'*') => match self.multibulk_count(buf)? {
-                    None => return Ok(None),
+                    None => return Ok(false),
                     Some(0) => continue,
-                    Some(count) => self.multibulk = Some(Multibulk::new(count)),
+                    Some(count) => {
+                        self.args.reserve(count.min(KEPT_ARGS));
+                        self.multibulk = Some(Multibulk::new(count));
+                    }
                 },
                 Some(_) => match self.inline(buf)? {
-                    None => return Ok(None),
+                    None => return Ok(false),
                     Some(args) if args.is_empty() => continue,
-                    Some(args) => return Ok(Some(args)),
+                    Some(args) => {
+                        self.args = args;
+                        return Ok(true);
+                    }
                 },
             }
+        }
+    }
+
+    /// Drops the last request's arguments, which hold on to the input buffer, so that it can
+    /// be reused; their vector is kept for the next request unless it grew large.
+    fn release_args(&mut self) {
+        if self.args.capacity() > KEPT_ARGS {
+            self.args = Vec::new();
+        } else {
+            self.args.clear();
         }
     }
 
@@ -186,16 +216,16 @@ impl Multibulk {
         Multibulk {
             remaining: count,
             bulk_len: None,
-            args: Vec::with_capacity(count.min(1024)),
         }
     }
 
-    /// Reads bulks from `buf`; true once all have arrived.
+    /// Reads bulks from `buf` into `args`; true once all have arrived.
     fn read_bulks(
         &mut self,
         buf: &mut BytesMut,
         scanned: &mut usize,
         limits: &Limits,
+        args: &mut Vec<Bytes>,
     ) -> Result<bool, ProtocolError> {
         while self.remaining > 0 {
             let len = match self.bulk_len {
@@ -223,7 +253,7 @@ impl Multibulk {
                 buf.reserve(needed - buf.len());
                 return Ok(false);
             }
-            self.args.push(buf.split_to(len).freeze());
+            args.push(buf.split_to(len).freeze());
             // Redis skips the two bytes after the data without looking at them.
             buf.advance(2);
             self.bulk_len = None;

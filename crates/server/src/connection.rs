@@ -112,7 +112,7 @@ impl Connection {
                     self.resolve(shared, &mut writes, now, &mut seen, session.protocol)
                         .await;
                 }
-                match execute(shared, session, spec, &argv, now).await {
+                match execute(shared, session, spec, argv, now).await {
                     Outcome::Write(route, mutation) => writes.push((route, mutation)),
                     Outcome::Read(frame) => {
                         seen = seen.max(shared.log.visible());

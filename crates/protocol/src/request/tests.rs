@@ -156,6 +156,41 @@ fn bulks_are_not_copied() {
 }
 
 #[test]
+fn asking_for_more_lets_go_of_the_last_request_and_its_buffer() {
+    let mut parser = RequestParser::new(Limits::default());
+    let mut buf = BytesMut::with_capacity(4096);
+    buf.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\n");
+    let args = parser.parse(&mut buf).unwrap().unwrap();
+    assert_eq!(args, [&b"SET"[..], b"k", b"v"]);
+    let args = parser.parse(&mut buf).unwrap().unwrap();
+    assert_eq!(args, [&b"PING"[..]]);
+    assert_eq!(parser.parse(&mut buf), Ok(None));
+    assert!(
+        buf.try_reclaim(4096),
+        "no argument holds on to the input buffer"
+    );
+}
+
+#[test]
+fn a_long_request_is_followed_by_short_ones_with_only_their_own_arguments() {
+    let mut parser = RequestParser::new(Limits::default());
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(b"*2000\r\n");
+    for _ in 0..2000 {
+        buf.extend_from_slice(b"$1\r\nx\r\n");
+    }
+    buf.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n");
+    assert_eq!(parser.parse(&mut buf).unwrap().unwrap().len(), 2000);
+    assert_eq!(
+        parser.parse(&mut buf).unwrap().unwrap(),
+        [&b"GET"[..], b"k"]
+    );
+    assert_eq!(parser.parse(&mut buf).unwrap().unwrap(), [&b"PING"[..]]);
+    assert_eq!(parser.parse(&mut buf), Ok(None));
+    assert!(parser.args.capacity() <= KEPT_ARGS);
+}
+
+#[test]
 fn waiting_for_a_big_bulk_makes_room_for_it() {
     let mut parser = RequestParser::new(Limits::default());
     let mut buf = BytesMut::from(&b"*1\r\n$100000\r\nab"[..]);

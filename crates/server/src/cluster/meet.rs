@@ -65,7 +65,7 @@ async fn serve(mut socket: TcpStream, password: Option<String>, met: mpsc::Sende
         if argv.is_empty() {
             continue;
         }
-        let (reply, step) = answer(&argv, password.as_deref(), &mut authenticated);
+        let (reply, step) = answer(argv, password.as_deref(), &mut authenticated);
         reply.encode(&mut output, ProtocolVersion::Resp2);
         if socket.write_all(&output).await.is_err() {
             return;
