@@ -476,3 +476,41 @@ fn line_ends_are_found_before_and_after_the_byte_by_byte_head() {
     assert_eq!(find_either(b'\r', 0, &[b'x'; 40]), None);
     assert_eq!(find_either(b'\r', 0, b""), None);
 }
+
+#[test]
+fn the_quick_header_path_agrees_with_the_general_one() {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for number in [
+        "0",
+        "1",
+        "9",
+        "16",
+        "100",
+        "512",
+        "999999999",
+        "1000000000",
+        "4294967296",
+    ] {
+        for sign in ["", "-", "+", "0"] {
+            for end in ["\r\n", "\r", "\n", " \r\n", "\0\r\n", "x\r\n"] {
+                lines.push(format!("${sign}{number}{end}").into_bytes());
+                lines.push(format!("*{sign}{number}{end}").into_bytes());
+            }
+        }
+    }
+    let mut quick = 0;
+    for line in &lines {
+        let Some((n, end)) = quick_header(line) else {
+            continue;
+        };
+        quick += 1;
+        assert_eq!(line[end], b'\r', "{line:?}");
+        assert!(line.len() > end + 1, "{line:?}");
+        assert_eq!(string2ll(&line[1..end]), Some(n as i64), "{line:?}");
+    }
+    assert_eq!(
+        quick,
+        2 * 8,
+        "every plain header of up to ten digits is read quickly"
+    );
+}
