@@ -7,8 +7,37 @@
 //! stands in beyond the decimal range.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
+use bytes::Bytes;
 use rust_decimal::Decimal;
+
+/// Integers below this are formatted once, as Redis shares its small integer objects.
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// The text of `0..SHARED_INTEGERS`, each a slice of one buffer made at first use.
+static SHARED_TEXT: LazyLock<Box<[Bytes]>> = LazyLock::new(|| {
+    let mut text = String::new();
+    let mut ends = Vec::new();
+    for n in 0..SHARED_INTEGERS {
+        text.push_str(itoa::Buffer::new().format(n));
+        ends.push(text.len());
+    }
+    let text: &'static [u8] = Box::leak(text.into_bytes().into_boxed_slice());
+    let starts = std::iter::once(0).chain(ends.iter().copied());
+    starts
+        .zip(ends.iter().copied())
+        .map(|(start, end)| Bytes::from_static(&text[start..end]))
+        .collect()
+});
+
+/// The decimal text of `n`, without allocating for a small one.
+pub fn integer_text(n: i64) -> Bytes {
+    match usize::try_from(n) {
+        Ok(i) if n < SHARED_INTEGERS => SHARED_TEXT[i].clone(),
+        _ => Bytes::copy_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+    }
+}
 
 /// Parses a signed 64-bit integer the way Redis's `string2ll` does.
 pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
@@ -75,6 +104,30 @@ fn format_f64(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_text_is_the_decimal_text_shared_or_not() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            9_999,
+            10_000,
+            10_001,
+            -1,
+            -10_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(integer_text(n), n.to_string().as_bytes(), "{n}");
+        }
+        for n in 0..SHARED_INTEGERS {
+            assert_eq!(integer_text(n), n.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn floats() {

@@ -6,7 +6,7 @@ use ringkv_protocol::Frame;
 use super::Txn;
 use crate::error::{Result, NOT_FLOAT, NOT_INTEGER, WRONGTYPE};
 use crate::mutation::{Condition, GetExExpiry, SetExpiry, SetReply};
-use crate::number::{add_floats, parse_f64, parse_i64};
+use crate::number::{add_floats, integer_text, parse_f64, parse_i64};
 use crate::value::{Kind, Stored};
 
 /// Largest string value, as Redis's `proto-max-bulk-len`.
@@ -161,8 +161,11 @@ pub(super) fn incr_by(txn: &mut Txn<'_>, key: &Bytes, delta: i64) -> Result<Fram
         return Ok(Frame::error("ERR increment or decrement would overflow"));
     };
     let expire_at = old.as_ref().map_or(0, |o| o.expire_at);
-    let text = Bytes::copy_from_slice(itoa::Buffer::new().format(next).as_bytes());
-    txn.store(key, Stored::string(text, expire_at), old.as_ref())?;
+    txn.store(
+        key,
+        Stored::string(integer_text(next), expire_at),
+        old.as_ref(),
+    )?;
     Ok(Frame::Integer(next))
 }
 
