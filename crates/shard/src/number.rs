@@ -18,16 +18,16 @@ const SHARED_INTEGERS: i64 = 10_000;
 /// The text of `0..SHARED_INTEGERS`, each a slice of one buffer made at first use.
 static SHARED_TEXT: LazyLock<Box<[Bytes]>> = LazyLock::new(|| {
     let mut text = String::new();
-    let mut ends = Vec::new();
+    let mut ranges = Vec::new();
     for n in 0..SHARED_INTEGERS {
+        let start = text.len();
         text.push_str(itoa::Buffer::new().format(n));
-        ends.push(text.len());
+        ranges.push(start..text.len());
     }
     let text: &'static [u8] = Box::leak(text.into_bytes().into_boxed_slice());
-    let starts = std::iter::once(0).chain(ends.iter().copied());
-    starts
-        .zip(ends.iter().copied())
-        .map(|(start, end)| Bytes::from_static(&text[start..end]))
+    ranges
+        .into_iter()
+        .map(|range| Bytes::from_static(&text[range]))
         .collect()
 });
 
