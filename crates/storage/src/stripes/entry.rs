@@ -3,12 +3,8 @@
 //! An entry holds its key and value in a single exact-size allocation, because per-key memory
 //! is what limits a cache: a separate key and value would cost a second allocation header and
 //! a second pointer. An entry may instead record that its key was deleted (a tombstone, which
-//! a memtable needs to hide older versions). Entries hash and compare by key alone, so a set
-//! of entries can be searched with a plain `&[u8]` key. Nothing here takes locks; the
-//! striped tables do.
+//! a memtable needs to hide older versions). Nothing here takes locks; the striped tables do.
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
@@ -57,6 +53,21 @@ impl Entry {
         }
     }
 
+    /// Gives the entry `value` (None: a deletion), last used at `now`, in its own
+    /// allocation if that is exactly the size the new contents need; false, and unchanged,
+    /// if it is not.
+    pub(crate) fn overwrite(&mut self, value: Option<&[u8]>, now: u32) -> bool {
+        let key_end = self.key_end();
+        let payload = value.unwrap_or_default();
+        if self.bytes.len() != key_end + payload.len() {
+            return false;
+        }
+        self.bytes[key_end..].copy_from_slice(payload);
+        self.key_len = key_end as u32 | if value.is_none() { TOMBSTONE } else { 0 };
+        *self.accessed.get_mut() = now;
+        true
+    }
+
     fn key_end(&self) -> usize {
         (self.key_len & !TOMBSTONE) as usize
     }
@@ -102,30 +113,9 @@ fn allocation(len: usize) -> u64 {
     ((len as u64 + 8).div_ceil(16) * 16).max(32)
 }
 
-impl Borrow<[u8]> for Entry {
-    fn borrow(&self) -> &[u8] {
-        self.key()
-    }
-}
-
-impl Hash for Entry {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state);
-    }
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for Entry {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     #[test]
     fn entry_splits_its_allocation_into_key_and_value() {
@@ -146,17 +136,22 @@ mod tests {
     }
 
     #[test]
-    // The access time is interior-mutable but takes no part in hashing or comparing.
-    #[allow(clippy::mutable_key_type)]
-    fn a_set_of_entries_is_searchable_by_key() {
-        let mut set = HashSet::new();
-        set.insert(Entry::new(b"a", Some(b"1"), 0));
-        assert!(set.replace(Entry::new(b"a", Some(b"one"), 0)).is_some());
-        set.insert(Entry::new(b"b", None, 0));
-        assert_eq!(set.get(&b"a"[..]).unwrap().value(), Some(&b"one"[..]));
-        assert!(!set.contains(&b"other"[..]));
-        assert!(set.take(&b"b"[..]).is_some());
-        assert_eq!(set.len(), 1);
+    fn an_entry_is_overwritten_in_place_only_with_contents_of_its_size() {
+        let mut e = Entry::new(b"key", Some(b"12"), 0);
+        let allocation = e.bytes.as_ptr();
+        assert!(e.overwrite(Some(b"34"), 7));
+        assert_eq!((e.key(), e.value()), (&b"key"[..], Some(&b"34"[..])));
+        assert_eq!(e.idle_ms(7), 0);
+        assert_eq!(e.bytes.as_ptr(), allocation);
+        assert!(!e.overwrite(Some(b"567"), 8));
+        assert!(!e.overwrite(None, 8));
+        assert_eq!(e.value(), Some(&b"34"[..]));
+
+        let mut empty = Entry::new(b"key", Some(b""), 0);
+        assert!(empty.overwrite(None, 1));
+        assert_eq!((empty.key(), empty.value()), (&b"key"[..], None));
+        assert!(empty.overwrite(Some(b""), 2));
+        assert_eq!(empty.value(), Some(&b""[..]));
     }
 
     #[test]

@@ -136,13 +136,13 @@ fn write_op(
     footprint: &mut Footprint,
 ) {
     let old = match op.value {
-        None if !tombstones => map.remove(op.key),
+        None if !tombstones => map.remove(op.key).map(|e| e.footprint()),
         value => {
             footprint.added += entry::footprint(op.key.len(), value.map_or(0, <[u8]>::len));
             map.insert(op.key, value, now)
         }
     };
-    footprint.removed += old.map_or(0, |e| e.footprint());
+    footprint.removed += old.unwrap_or(0);
 }
 
 /// The stripe holding `key`.
