@@ -4,8 +4,8 @@
 # Throughput on a shared 2-core machine moves with whatever else runs on it; the CPU a server
 # process uses per request (user + system, from /proc/PID/stat) moves much less, and says how
 # far a server is from the other when both get the same core. Starts redis-server (no
-# persistence), ringkv --engine memory and ringkv with its defaults, each with one tokio worker
-# thread (so the numbers compare one event loop with another), runs redis-benchmark against
+# persistence), ringkv --engine memory and ringkv with its defaults, each with one thread
+# serving clients (--threads 1, so the numbers compare one event loop with another), runs redis-benchmark against
 # each ROUNDS times, alternating, and prints the median nanoseconds per request.
 #
 # Environment (defaults in brackets):
@@ -44,11 +44,11 @@ check_port "$FJALL_PORT" ringkv-fjall FJALL_PORT
     --dir "$WORK/redis" >"$WORK/redis.log" 2>&1) &
 PIDS+=($!)
 declare -A PID_OF=([redis]=$!)
-TOKIO_WORKER_THREADS=1 RINGKV_LOG=warn "$RINGKV" server --port "$MEMORY_PORT" --engine memory \
+RINGKV_LOG=warn "$RINGKV" server --threads 1 --port "$MEMORY_PORT" --engine memory \
     --dir "$WORK/memory/data" >"$WORK/memory.log" 2>&1 &
 PIDS+=($!)
 PID_OF[ringkv-memory]=$!
-TOKIO_WORKER_THREADS=1 RINGKV_LOG=warn "$RINGKV" server --port "$FJALL_PORT" \
+RINGKV_LOG=warn "$RINGKV" server --threads 1 --port "$FJALL_PORT" \
     --dir "$WORK/fjall/data" >"$WORK/fjall.log" 2>&1 &
 PIDS+=($!)
 PID_OF[ringkv-fjall]=$!
@@ -74,7 +74,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "CPU per request (ns, median of $ROUNDS; user + system = total), -c $CLIENTS -P $PIPELINE -r $KEYSPACE -n $N, one tokio worker"
+echo "CPU per request (ns, median of $ROUNDS; user + system = total), -c $CLIENTS -P $PIPELINE -r $KEYSPACE -n $N, one thread each"
 echo
 echo "| test | redis | ringkv-memory | memory/redis | ringkv-fjall | fjall/redis |"
 echo "|---|---:|---:|---:|---:|---:|"

@@ -78,6 +78,12 @@ struct ServerArgs {
     /// Seconds a client may leave its replies unread before it is disconnected [default: 60].
     #[arg(long, env = "RINGKV_CLIENT_OUTPUT_TIMEOUT")]
     client_output_timeout: Option<u64>,
+    /// Threads serving clients. A single node applies its writes one at a time whatever
+    /// this says, as redis-server does; more threads serve reads in parallel, where cores
+    /// are not shared with the clients [default: 1 for a single node, one per core for a
+    /// cluster node].
+    #[arg(long, env = "RINGKV_THREADS")]
+    threads: Option<usize>,
     /// Run as a cluster node: with no --peers or --join, the first node of a new cluster (or
     /// a member restarting with its --dir) [default: single node, no cluster].
     #[arg(long, env = "RINGKV_CLUSTER")]
@@ -162,6 +168,7 @@ impl ServerArgs {
             maxmemory: self.maxmemory.or(file.maxmemory),
             maxmemory_policy: self.maxmemory_policy.or(file.maxmemory_policy),
             client_output_timeout: self.client_output_timeout.or(file.client_output_timeout),
+            threads: self.threads.or(file.threads),
             cluster: self.cluster || file.cluster,
             join: self.join.or(file.join),
             await_join: self.await_join || file.await_join,
@@ -246,6 +253,7 @@ impl ServerArgs {
         let bind = args.bind.clone().unwrap_or(d.bind);
         let port = args.port.unwrap_or(d.port);
         let cluster = args.cluster(&bind, port)?;
+        anyhow::ensure!(args.threads != Some(0), "--threads must be at least 1");
         Ok(ServerConfig {
             cluster,
             bind,
@@ -260,6 +268,7 @@ impl ServerArgs {
             client_output_timeout: args
                 .client_output_timeout
                 .unwrap_or(d.client_output_timeout),
+            threads: args.threads,
         })
     }
 }
@@ -281,6 +290,7 @@ fn run_server(config: ServerConfig) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .worker_threads(config.threads())
         .thread_name("ringkv-worker")
         .build()?;
     let served = runtime.block_on(async {

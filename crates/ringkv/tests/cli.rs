@@ -65,6 +65,7 @@ fn help_explains_every_flag() {
         "--requirepass",
         "--maxmemory",
         "--maxmemory-policy",
+        "--threads",
         "--config",
     ] {
         assert!(help.contains(flag), "{flag} missing from help:\n{help}");
@@ -74,6 +75,40 @@ fn help_explains_every_flag() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_single_node_serves_from_one_thread_unless_given_more() {
+    let threads = |node: &Node| -> Vec<String> {
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("threads")
+            .query(&mut node.conn())
+            .unwrap()
+    };
+    assert_eq!(threads(&Node::start(&[])), vec!["threads", "1"]);
+    assert_eq!(
+        threads(&Node::start(&["--threads", "3"])),
+        vec!["threads", "3"]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = ringkv()
+        .args([
+            "server",
+            "--threads",
+            "0",
+            "--port",
+            &free_port().to_string(),
+        ])
+        .args(["--dir", dir.path().to_str().unwrap()])
+        .env("RINGKV_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--threads must be at least 1"), "{stderr}");
 }
 
 #[test]

@@ -105,6 +105,8 @@ pub struct ServerConfig {
     pub client_output_timeout: u64,
     /// Cluster membership and replication; None runs a single node. Default none.
     pub cluster: Option<crate::cluster::ClusterConfig>,
+    /// Threads serving clients; None chooses ([`ServerConfig::threads`]). Default none.
+    pub threads: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -121,6 +123,7 @@ impl Default for ServerConfig {
             maxmemory_policy: EvictionPolicy::Noeviction,
             client_output_timeout: 60,
             cluster: None,
+            threads: None,
         }
     }
 }
@@ -150,8 +153,19 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
 }
 
 impl ServerConfig {
+    /// Threads serving clients: as configured, else one for a single node (its writes are
+    /// applied one at a time in any case, as redis-server runs its commands on one thread;
+    /// more threads only hand writes between them), else one per core (a cluster node
+    /// applies the writes of many shards at once).
+    pub fn threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| match self.cluster {
+            None => 1,
+            Some(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        })
+    }
+
     /// Names `CONFIG GET` knows, in the order it lists them.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "bind",
         "port",
         "dir",
@@ -162,6 +176,7 @@ impl ServerConfig {
         "maxmemory",
         "maxmemory-policy",
         "client-output-timeout",
+        "threads",
         "save",
         "appendonly",
         "appendfsync",
@@ -180,6 +195,7 @@ impl ServerConfig {
             "maxmemory" => self.maxmemory.to_string(),
             "maxmemory-policy" => self.maxmemory_policy.to_string(),
             "client-output-timeout" => self.client_output_timeout.to_string(),
+            "threads" => self.threads().to_string(),
             // What Redis tools ask of persistence: no RDB snapshots; the durable engine's log
             // is the append-only file, fsynced as `--fsync` says.
             "save" => String::new(),
@@ -204,7 +220,7 @@ impl ServerConfig {
             format!("CONFIG SET failed (possibly related to argument '{name}') - {why}")
         };
         match name {
-            "bind" | "port" | "dir" | "engine" | "save" | "appendonly" => {
+            "bind" | "port" | "dir" | "engine" | "threads" | "save" | "appendonly" => {
                 return Err(bad("can't set immutable config".to_owned()))
             }
             "fsync" => self.fsync = value.parse().map_err(bad)?,
@@ -252,12 +268,22 @@ mod tests {
     }
 
     #[test]
+    fn a_single_node_serves_from_one_thread_unless_told_otherwise() {
+        let mut c = ServerConfig::default();
+        assert_eq!(c.threads(), 1);
+        assert_eq!(c.get("threads").as_deref(), Some("1"));
+        c.threads = Some(3);
+        assert_eq!(c.threads(), 3);
+    }
+
+    #[test]
     fn get_and_set() {
         let mut c = ServerConfig::default();
         assert_eq!(c.get("fsync").as_deref(), Some("always"));
         c.set("maxmemory-policy", "allkeys-lru").unwrap();
         assert_eq!(c.maxmemory_policy, EvictionPolicy::AllkeysLru);
         assert!(c.set("port", "1").unwrap_err().contains("immutable"));
+        assert!(c.set("threads", "4").unwrap_err().contains("immutable"));
         assert!(c
             .set("nosuch", "1")
             .unwrap_err()
