@@ -4,8 +4,8 @@
 //! The hash set uses aHash with per-process random keys: it resists hash flooding by
 //! client-chosen keys, as Redis's SipHash does, in a fifth of std's SipHash instructions
 //! (which had been an eighth of a SET's). A write that gives a key a value as long as its
-//! old one overwrites the entry in place, as Redis's `INCR` updates its integer in place:
-//! no allocation and no free, which were a sixth of such a write's instructions.
+//! old one overwrites the entry in place, as Redis's `INCR` updates its integer in place,
+//! without an allocation and a free.
 //!
 //! A B-tree alone would serve both, but a lookup in it compares the key with a dozen or more
 //! entries, each behind its own pointer: a cache miss per comparison. The hash set finds an
