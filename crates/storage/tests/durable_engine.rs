@@ -29,6 +29,16 @@ fn write(engine: &dyn Engine, ops: &[Op<'_>]) {
     engine.write(&batch).unwrap();
 }
 
+/// Bytes of the log's files in the engine directory `dir`; files the flusher drops while
+/// they are counted count as gone.
+fn wal_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 fn get(engine: &dyn Engine, table: Table, k: &[u8]) -> Option<Vec<u8>> {
     engine.get(table, k).unwrap().map(|v| v.to_vec())
 }
@@ -172,12 +182,7 @@ fn log_segments_are_dropped_once_flushed() {
         write(&engine, &[(Table::Keys, &key(i, "big"), Some(&value))]);
     }
     engine.sync().unwrap();
-    let wal_bytes = || -> u64 {
-        std::fs::read_dir(dir.path().join("wal"))
-            .unwrap()
-            .map(|e| e.unwrap().metadata().unwrap().len())
-            .sum()
-    };
+    let wal_bytes = || wal_bytes(dir.path());
     assert!(
         wal_bytes() > 60 * 1024 * 1024,
         "64 MiB were logged: {}",
@@ -189,4 +194,34 @@ fn log_segments_are_dropped_once_flushed() {
         get(&engine, Table::Keys, &key(999, "big")).map(|v| v.len()),
         Some(value.len())
     );
+}
+
+#[test]
+fn overwriting_the_same_key_does_not_grow_the_log_for_ever() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = FjallOptions {
+        memtable_bytes: 1024 * 1024,
+        ..FjallOptions::default()
+    };
+    let engine = FjallEngine::open(dir.path(), options.clone()).unwrap();
+    let value = vec![7u8; 1024];
+    for i in 0..128 * 1024 {
+        write(&engine, &[(Table::Keys, &key(1, "same"), Some(&value))]);
+        if i % 1024 == 0 {
+            engine.sync().unwrap();
+        }
+    }
+    engine.sync().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while wal_bytes(dir.path()) > 64 * 1024 * 1024 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        wal_bytes(dir.path()) <= 64 * 1024 * 1024,
+        "128 MiB were logged for one key, and the log keeps {}",
+        wal_bytes(dir.path())
+    );
+    drop(engine);
+    let engine = FjallEngine::open(dir.path(), options).unwrap();
+    assert_eq!(get(&engine, Table::Keys, &key(1, "same")), Some(value));
 }

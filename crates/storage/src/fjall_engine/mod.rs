@@ -222,7 +222,7 @@ impl Shared {
         let full = {
             let layers = self.layers.read();
             layers.active.apply(batch, position);
-            layers.active.bytes() >= self.memtable_bytes
+            layers.active.is_full(self.memtable_bytes)
         };
         if full {
             self.layers.write().rotate();
