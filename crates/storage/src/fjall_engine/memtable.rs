@@ -1,8 +1,8 @@
 //! The durable engine's memtables: the writes of the log not yet flushed to fjall, in hash
 //! tables striped by slot ([`StripedTables`]), deletions kept as tombstones.
 //!
-//! One memtable takes new writes (the active one); when it grows past its size it is frozen
-//! and a new one starts, and the flusher writes the frozen ones to fjall, oldest first. A
+//! One memtable takes new writes (the active one); when it grows past its size, or has taken
+//! four times that of log records ([`Memtable::is_full`]), it is frozen and a new one starts, and the flusher writes the frozen ones to fjall, oldest first. A
 //! read looks at the active memtable, then the frozen ones from newest to oldest, then fjall:
 //! the first that knows the key answers. A memtable leaves the list only after its contents
 //! are in fjall, so a key is always found in one place or the other.

@@ -27,6 +27,12 @@ pub(crate) fn now_ms() -> u32 {
 /// Marks, in `key_len`, an entry that records a deletion.
 const TOMBSTONE: u32 = 1 << 31;
 
+/// The `key_len` field of an entry whose key is `key_len` bytes long and whose value is
+/// `value` (None: a deletion).
+fn key_len_field(key_len: u32, value: Option<&[u8]>) -> u32 {
+    key_len | if value.is_none() { TOMBSTONE } else { 0 }
+}
+
 /// A key, its value (or its deletion), and when it was last used.
 pub(crate) struct Entry {
     bytes: Box<[u8]>,
@@ -48,7 +54,7 @@ impl Entry {
             .expect("keys are validated to fit 16 bits");
         Entry {
             bytes: bytes.into_boxed_slice(),
-            key_len: key_len | if value.is_none() { TOMBSTONE } else { 0 },
+            key_len: key_len_field(key_len, value),
             accessed: AtomicU32::new(now),
         }
     }
@@ -63,7 +69,7 @@ impl Entry {
             return false;
         }
         self.bytes[key_end..].copy_from_slice(payload);
-        self.key_len = key_end as u32 | if value.is_none() { TOMBSTONE } else { 0 };
+        self.key_len = key_len_field(key_end as u32, value);
         *self.accessed.get_mut() = now;
         true
     }
