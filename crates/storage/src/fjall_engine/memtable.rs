@@ -2,9 +2,10 @@
 //! tables striped by slot ([`StripedTables`]), deletions kept as tombstones.
 //!
 //! One memtable takes new writes (the active one); when it grows past its size, or has taken
-//! four times that of log records ([`Memtable::is_full`]), it is frozen and a new one starts, and the flusher writes the frozen ones to fjall, oldest first. A
-//! read looks at the active memtable, then the frozen ones from newest to oldest, then fjall:
-//! the first that knows the key answers. A memtable leaves the list only after its contents
+//! four times that of log records ([`Memtable::is_full`]), it is frozen and a new one
+//! starts, and the flusher writes the frozen ones to fjall, oldest first. A read looks at the
+//! active memtable, then the frozen ones from newest to oldest, then fjall: the first that
+//! knows the key answers. A memtable leaves the list only after its contents
 //! are in fjall, so a key is always found in one place or the other.
 //!
 //! The memtable flushed last stays readable after its flush, below the frozen ones: what it
