@@ -182,12 +182,10 @@ impl RequestParser {
 
     /// Reads `*<count>\r\n`; `Some(0)` for an empty request (a count of zero or less).
     fn multibulk_count(&mut self, buf: &mut BytesMut) -> Result<Option<usize>, ProtocolError> {
-        if let Some((count, end)) = quick_header(buf) {
-            if count <= self.limits.max_multibulk_len {
-                self.scanned = 0;
-                buf.advance(end + 2);
-                return Ok(Some(count));
-            }
+        if let Some(count) =
+            take_quick_header(buf, &mut self.scanned, self.limits.max_multibulk_len)
+        {
+            return Ok(Some(count));
         }
         let end = match find_line(buf, b'\r', &mut self.scanned, &self.limits) {
             Line::End(end) => end,
@@ -267,10 +265,8 @@ fn bulk_header(
     scanned: &mut usize,
     limits: &Limits,
 ) -> Result<Option<usize>, ProtocolError> {
-    if let Some((len, end)) = quick_header(buf) {
-        if buf[0] == b'$' && len <= limits.max_bulk_len {
-            *scanned = 0;
-            buf.advance(end + 2);
+    if buf.first() == Some(&b'$') {
+        if let Some(len) = take_quick_header(buf, scanned, limits.max_bulk_len) {
             return Ok(Some(len));
         }
     }
@@ -288,6 +284,15 @@ fn bulk_header(
         .ok_or(ProtocolError::InvalidBulkLength)?;
     buf.advance(end + 2);
     Ok(Some(len))
+}
+
+/// Consumes the header line at the front of `buf` if [`quick_header`] reads it and its number
+/// is at most `max`, and returns that number; otherwise leaves `buf` to the general path.
+fn take_quick_header(buf: &mut BytesMut, scanned: &mut usize, max: usize) -> Option<usize> {
+    let (n, end) = quick_header(buf).filter(|&(n, _)| n <= max)?;
+    *scanned = 0;
+    buf.advance(end + 2);
+    Some(n)
 }
 
 /// Most digits [`quick_header`] reads.
