@@ -141,6 +141,9 @@ mod tests {
         fn flush_buffers(&self) -> Result<()> {
             Ok(())
         }
+        fn unsynced_bytes(&self) -> usize {
+            self.inner.unsynced_bytes()
+        }
         fn clear(&self) -> Result<()> {
             self.inner.clear()
         }

@@ -299,6 +299,8 @@ pub trait Engine: Send + Sync + 'static {
     fn write(&self, batch: &WriteBatch) -> Result<()>;
     /// Makes every write so far durable (fsync).
     fn sync(&self) -> Result<()>;
+    /// Bytes written since the last `sync`/`flush_buffers` and not yet handed to the OS.
+    fn unsynced_bytes(&self) -> usize;
     /// Hands buffered writes to the OS without fsync: they survive a process crash.
     fn flush_buffers(&self) -> Result<()>;
     /// Removes every entry of the [`Table::DATA`] tables; durable after the next `sync`.

@@ -82,6 +82,10 @@ impl Engine for MemoryEngine {
         Ok(())
     }
 
+    fn unsynced_bytes(&self) -> usize {
+        0
+    }
+
     fn clear(&self) -> Result<()> {
         self.tables.clear(&Table::DATA);
         self.used.store(0, Ordering::Relaxed);

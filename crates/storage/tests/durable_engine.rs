@@ -71,6 +71,27 @@ fn synced_writes_survive_reopening_from_the_log_alone() {
 }
 
 #[test]
+fn unsynced_bytes_count_the_log_written_since_the_last_sync_or_hand_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = FjallEngine::open(dir.path(), FjallOptions::default()).unwrap();
+    assert_eq!(engine.unsynced_bytes(), 0);
+    let value = [b'v'; 1000];
+    write(&engine, &[(Table::Keys, &key(1, "a"), Some(&value))]);
+    let one = engine.unsynced_bytes();
+    assert!(
+        one > 1000,
+        "one write of a 1000-byte value counts {one} bytes"
+    );
+    write(&engine, &[(Table::Keys, &key(1, "b"), Some(&value))]);
+    assert_eq!(engine.unsynced_bytes(), 2 * one);
+    engine.sync().unwrap();
+    assert_eq!(engine.unsynced_bytes(), 0);
+    write(&engine, &[(Table::Keys, &key(1, "c"), Some(&value))]);
+    engine.flush_buffers().unwrap();
+    assert_eq!(engine.unsynced_bytes(), 0);
+}
+
+#[test]
 fn flushed_and_unflushed_writes_merge_in_reads_scans_and_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let value = vec![b'v'; 100];

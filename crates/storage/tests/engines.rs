@@ -95,6 +95,11 @@ fn memory_engine() {
     let engine = MemoryEngine::new();
     behaves_like_an_ordered_store(&engine);
     put(&engine, Table::Keys, &key(5, "old"), b"v");
+    assert_eq!(
+        engine.unsynced_bytes(),
+        0,
+        "the memory engine keeps nothing to sync"
+    );
     std::thread::sleep(std::time::Duration::from_millis(30));
     put(&engine, Table::Keys, &key(5, "new"), b"v");
     // The sample starts at a random slot and wraps around; wherever it starts, each key once.

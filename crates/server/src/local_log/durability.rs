@@ -3,19 +3,22 @@
 //!
 //! A task that must wait for a position to be durable first yields once, so that the other
 //! tasks its runtime worker has ready apply their writes too; then, if no sync is under way,
-//! it carries one out itself: one fsync for everything applied so far (`--fsync always`), or
-//! one hand-over to the OS (`everysec`, `never`). Tasks that find a sync under way wait for
-//! it to publish how far it got, and the first of them still short of its position leads
-//! the next. So no write waits for another thread to be woken, scheduled and to wake it
-//! back: on a machine whose cores the clients share, those hops cost more than the sync
-//! itself (`docs/single-node.md`).
+//! it starts one: one fsync for everything applied so far (`--fsync always`), or one
+//! hand-over to the OS (`everysec`, `never`). Tasks that find a sync under way wait for it
+//! to publish how far it got, and the first of them still short of its position leads the
+//! next.
+//!
+//! A small sync runs on the leading task's own thread: waking another thread and being woken
+//! back would cost more than it saves. An fsync covering at least [`INLINE_SYNC_BYTES`] of
+//! log goes to the log's sync thread, so that the runtime worker goes on reading and
+//! applying the next writes while the disk works (`docs/single-node.md`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use parking_lot::{Condvar, Mutex, RwLock};
 use ringkv_storage::Engine;
 use tokio::sync::watch;
 
@@ -24,6 +27,10 @@ use crate::config::{FsyncPolicy, ServerConfig};
 
 /// How often `--fsync everysec` fsyncs.
 const EVERYSEC: Duration = Duration::from_secs(1);
+
+/// Log bytes from which an fsync is handed to the sync thread instead of blocking the task's
+/// thread: about forty single-key writes.
+const INLINE_SYNC_BYTES: usize = 2048;
 
 /// How far writes are durable.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,30 +46,41 @@ pub(super) struct Durability {
     progress: Arc<Progress>,
     engine: Arc<dyn Engine>,
     config: Arc<RwLock<ServerConfig>>,
-    /// A task is syncing.
+    /// A sync is under way.
     syncing: AtomicBool,
     durable: watch::Sender<Durable>,
+    /// Syncs asked of the sync thread.
+    asked: Arc<Asked>,
+}
+
+/// Whether the sync thread has a sync to run, and its wake-up.
+#[derive(Default)]
+struct Asked {
+    sync: Mutex<bool>,
+    wake: Condvar,
 }
 
 impl Durability {
     /// The durability of the writes `progress` counts, kept in `engine` as the fsync policy
-    /// in `config` says, with a thread for `--fsync everysec` that ends with it.
+    /// in `config` says, with a sync thread that ends with it.
     pub fn start(
         progress: Arc<Progress>,
         engine: Arc<dyn Engine>,
         config: Arc<RwLock<ServerConfig>>,
     ) -> std::io::Result<Arc<Self>> {
+        let asked = Arc::new(Asked::default());
         let durability = Arc::new(Durability {
             progress,
             engine,
             config,
             syncing: AtomicBool::new(false),
             durable: watch::Sender::new(Durable::default()),
+            asked: asked.clone(),
         });
         let weak = Arc::downgrade(&durability);
         thread::Builder::new()
-            .name("ringkv-everysec".to_owned())
-            .spawn(move || fsync_every_second(weak))?;
+            .name("ringkv-sync".to_owned())
+            .spawn(move || run_syncs(weak, &asked))?;
         Ok(durability)
     }
 
@@ -82,14 +100,26 @@ impl Durability {
                 continue;
             }
             if !self.syncing.swap(true, Ordering::SeqCst) {
-                self.sync();
-                yielded = false;
-                continue;
+                if self.syncs_elsewhere() {
+                    *self.asked.sync.lock() = true;
+                    self.asked.wake.notify_one();
+                } else {
+                    self.sync();
+                    yielded = false;
+                    continue;
+                }
             }
             if durable.changed().await.is_err() {
                 return false;
             }
         }
+    }
+
+    /// Whether the sync about to start goes to the sync thread: an fsync of enough log that
+    /// the worker has writes to apply while the disk works.
+    fn syncs_elsewhere(&self) -> bool {
+        self.config.read().fsync == FsyncPolicy::Always
+            && self.engine.unsynced_bytes() >= INLINE_SYNC_BYTES
     }
 
     /// Makes everything applied so far durable (fsynced, or with the OS as the policy
@@ -112,6 +142,24 @@ impl Durability {
         }
     }
 
+    /// Fsyncs what was applied since the last time, for `--fsync everysec`; `synced` is
+    /// the position that time reached.
+    fn sync_every_second(&self, synced: &mut u64) {
+        if self.config.read().fsync != FsyncPolicy::Everysec
+            || self.progress.failed.load(Ordering::SeqCst)
+        {
+            return;
+        }
+        let applied = self.progress.applied.load(Ordering::SeqCst);
+        if applied == *synced {
+            return;
+        }
+        match self.engine.sync() {
+            Ok(()) => *synced = applied,
+            Err(e) => self.fail(&e),
+        }
+    }
+
     /// Refuses writes from now on: persisting them failed.
     fn fail(&self, error: &dyn std::fmt::Display) {
         if !self.progress.failed.swap(true, Ordering::SeqCst) {
@@ -121,25 +169,28 @@ impl Durability {
     }
 }
 
-/// Fsyncs once a second under `--fsync everysec`, while the log lives.
-fn fsync_every_second(durability: Weak<Durability>) {
+/// The sync thread: runs the syncs handed to it, and the fsync of `--fsync everysec` once a
+/// second, while the log lives.
+fn run_syncs(durability: Weak<Durability>, asked: &Asked) {
     let mut synced = 0;
+    let mut next_second = Instant::now() + EVERYSEC;
     loop {
-        thread::sleep(EVERYSEC);
+        let sync = {
+            let mut sync = asked.sync.lock();
+            if !*sync {
+                asked.wake.wait_until(&mut sync, next_second);
+            }
+            std::mem::take(&mut *sync)
+        };
         let Some(durability) = durability.upgrade() else {
             return;
         };
-        if durability.config.read().fsync != FsyncPolicy::Everysec {
-            continue;
+        if sync {
+            durability.sync();
         }
-        let applied = durability.progress.applied.load(Ordering::SeqCst);
-        if applied == synced {
-            continue;
+        if Instant::now() >= next_second {
+            durability.sync_every_second(&mut synced);
+            next_second = Instant::now() + EVERYSEC;
         }
-        if let Err(e) = durability.engine.sync() {
-            durability.fail(&e);
-            return;
-        }
-        synced = applied;
     }
 }

@@ -220,19 +220,21 @@ mod tests {
     const TASKS: usize = 16;
     const WRITES: usize = 50;
 
-    fn set(key: String) -> Mutation {
+    fn set(key: String, value: &Bytes) -> Mutation {
         Mutation::Set {
             key: Bytes::from(key),
-            value: Bytes::from_static(b"value"),
+            value: value.clone(),
             condition: Condition::Always,
             expiry: SetExpiry::Clear,
             reply: SetReply::Ok,
         }
     }
 
-    /// Many tasks writing at once, each waiting for its writes to be durable before the
-    /// next, all get their replies: no task is left waiting for a sync nobody leads.
-    async fn every_writer_is_answered(fsync: FsyncPolicy) {
+    /// Many tasks writing values of `value_len` bytes at once, each waiting for its writes
+    /// to be durable before the next, all get their replies: no task is left waiting for a
+    /// sync nobody leads, on the task's thread or the sync thread.
+    async fn every_writer_is_answered(fsync: FsyncPolicy, value_len: usize) {
+        let value = Bytes::from(vec![b'v'; value_len]);
         let dir = tempfile::tempdir().unwrap();
         let engine: Arc<dyn Engine> =
             Arc::new(FjallEngine::open(dir.path(), FjallOptions::default()).unwrap());
@@ -246,9 +248,10 @@ mod tests {
         let writers: Vec<_> = (0..TASKS)
             .map(|task| {
                 let log = log.clone();
+                let value = value.clone();
                 tokio::spawn(async move {
                     for write in 0..WRITES {
-                        let proposed = log.propose_all([set(format!("{task}:{write}"))], 1);
+                        let proposed = log.propose_all([set(format!("{task}:{write}"), &value)], 1);
                         assert_eq!(proposed.replies().await, vec![Frame::ok()]);
                         assert!(log.wait_durable(log.visible()).await);
                     }
@@ -273,7 +276,9 @@ mod tests {
             FsyncPolicy::Everysec,
             FsyncPolicy::Never,
         ] {
-            every_writer_is_answered(fsync).await;
+            for value_len in [5, 4096] {
+                every_writer_is_answered(fsync, value_len).await;
+            }
         }
     }
 
@@ -284,7 +289,9 @@ mod tests {
             FsyncPolicy::Everysec,
             FsyncPolicy::Never,
         ] {
-            every_writer_is_answered(fsync).await;
+            for value_len in [5, 4096] {
+                every_writer_is_answered(fsync, value_len).await;
+            }
         }
     }
 }

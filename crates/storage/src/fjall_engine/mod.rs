@@ -381,6 +381,10 @@ impl Engine for FjallEngine {
         self.shared.write_log(false)
     }
 
+    fn unsynced_bytes(&self) -> usize {
+        self.shared.wal.unsynced_bytes()
+    }
+
     fn clear(&self) -> Result<()> {
         let _flushing = self.shared.flush_lock.lock();
         let _writing = self.shared.write_lock.lock();

@@ -187,6 +187,11 @@ impl Wal {
         position
     }
 
+    /// Bytes appended since the last [`Wal::sync`].
+    pub fn unsynced_bytes(&self) -> usize {
+        self.pending.lock().buf.len()
+    }
+
     /// Writes everything appended so far to the segments, and `fdatasync`s them when
     /// `durable` (else it is only handed to the OS, which keeps it through a crash of the
     /// process). Returns the last position written.
