@@ -98,69 +98,14 @@ fn run(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use bytes::Bytes;
-    use ringkv_storage::{EngineStats, MemoryEngine, Result, Table, WriteBatch};
+    use ringkv_storage::testing::ProbedEngine;
+    use ringkv_storage::{MemoryEngine, Table, WriteBatch};
 
     use super::*;
 
-    /// A memory engine that counts its fsyncs.
-    #[derive(Default)]
-    struct CountingEngine {
-        inner: MemoryEngine,
-        syncs: AtomicUsize,
-    }
-
-    impl Engine for CountingEngine {
-        fn name(&self) -> &'static str {
-            "counting"
-        }
-        fn persistent(&self) -> bool {
-            self.inner.persistent()
-        }
-        fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
-            self.inner.get(table, key)
-        }
-        fn scan(
-            &self,
-            table: Table,
-            start: &[u8],
-            end: Option<&[u8]>,
-            limit: usize,
-        ) -> Result<Vec<(Bytes, Bytes)>> {
-            self.inner.scan(table, start, end, limit)
-        }
-        fn write(&self, batch: &WriteBatch) -> Result<()> {
-            self.inner.write(batch)
-        }
-        fn sync(&self) -> Result<()> {
-            self.syncs.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-        fn flush_buffers(&self) -> Result<()> {
-            Ok(())
-        }
-        fn unsynced_bytes(&self) -> usize {
-            self.inner.unsynced_bytes()
-        }
-        fn clear(&self) -> Result<()> {
-            self.inner.clear()
-        }
-        fn compact(&self) -> Result<()> {
-            self.inner.compact()
-        }
-        fn stats(&self) -> EngineStats {
-            self.inner.stats()
-        }
-        fn eviction_sample(&self, count: usize) -> Vec<(Bytes, u64)> {
-            self.inner.eviction_sample(count)
-        }
-    }
-
     /// Fsyncs made while appends arrive every 10 ms for `run` under `mode`.
     fn syncs_under_steady_appends(mode: SyncMode, run: Duration) -> usize {
-        let engine = Arc::new(CountingEngine::default());
+        let engine = Arc::new(ProbedEngine::new(MemoryEngine::default()));
         let syncer = Syncer::start(engine.clone(), Arc::new(move || mode)).unwrap();
         let (tx, rx) = mpsc::channel();
         let start = Instant::now();
@@ -172,7 +117,7 @@ mod tests {
             thread::sleep(Duration::from_millis(10));
         }
         assert!(rx.iter().take(sent).all(|ok| ok));
-        engine.syncs.load(Ordering::SeqCst)
+        engine.syncs()
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod engine;
 mod fjall_engine;
 mod memory_engine;
 mod stripes;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use engine::{
     BatchMark, Engine, EngineStats, Result, StorageError, Table, WriteBatch, WriteOp, WriteOps,

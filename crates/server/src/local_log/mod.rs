@@ -212,6 +212,7 @@ mod tests {
 
     use bytes::Bytes;
     use ringkv_shard::mutation::{Condition, SetExpiry, SetReply};
+    use ringkv_storage::testing::ProbedEngine;
     use ringkv_storage::{FjallEngine, FjallOptions};
 
     use super::*;
@@ -292,6 +293,39 @@ mod tests {
             for value_len in [5, 4096] {
                 every_writer_is_answered(fsync, value_len).await;
             }
+        }
+    }
+
+    /// On a disk that fails, the write waiting for the failed fsync is never acknowledged,
+    /// its writer is not left waiting, and every later write is refused with MISCONF,
+    /// whether the fsync ran on the writer's thread (small writes) or on the sync thread.
+    #[tokio::test(flavor = "current_thread")]
+    async fn writes_are_refused_once_an_fsync_failed() {
+        for value_len in [5, 4096] {
+            let value = Bytes::from(vec![b'v'; value_len]);
+            let dir = tempfile::tempdir().unwrap();
+            let fjall = FjallEngine::open(dir.path(), FjallOptions::default()).unwrap();
+            let engine = Arc::new(ProbedEngine::new(fjall));
+            let config = ServerConfig {
+                dir: dir.path().to_owned(),
+                ..ServerConfig::default()
+            };
+            let state_machine = StateMachine::open(engine.clone()).unwrap();
+            let log = LocalLog::start(state_machine, engine.clone(), Arc::new(RwLock::new(config)))
+                .unwrap();
+            let write = |key: &str| log.propose_all([set(key.to_owned(), &value)], 1);
+
+            assert_eq!(write("before").replies().await, vec![Frame::ok()]);
+            assert!(log.wait_durable(log.visible()).await);
+            engine.fail_syncs();
+            assert_eq!(write("lost").replies().await, vec![Frame::ok()]);
+            let durable =
+                tokio::time::timeout(Duration::from_secs(10), log.wait_durable(log.visible()))
+                    .await
+                    .expect("the writer is answered");
+            assert!(!durable, "a write whose fsync failed counts as durable");
+            assert_eq!(write("after").replies().await, vec![Frame::error(MISCONF)]);
+            assert!(engine.syncs() >= 2);
         }
     }
 }
