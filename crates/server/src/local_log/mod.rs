@@ -328,4 +328,30 @@ mod tests {
             assert!(engine.syncs() >= 2);
         }
     }
+
+    /// Under `--fsync everysec` a write is fsynced by the sync thread within about a second,
+    /// and a second with no writes fsyncs nothing.
+    #[tokio::test(flavor = "current_thread")]
+    async fn everysec_fsyncs_written_data_within_a_second_and_idle_data_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let fjall = FjallEngine::open(dir.path(), FjallOptions::default()).unwrap();
+        let engine = Arc::new(ProbedEngine::new(fjall));
+        let config = ServerConfig {
+            fsync: FsyncPolicy::Everysec,
+            dir: dir.path().to_owned(),
+            ..ServerConfig::default()
+        };
+        let state_machine = StateMachine::open(engine.clone()).unwrap();
+        let log =
+            LocalLog::start(state_machine, engine.clone(), Arc::new(RwLock::new(config))).unwrap();
+        let value = Bytes::from_static(b"v");
+        let proposed = log.propose_all([set("k".to_owned(), &value)], 1);
+        assert_eq!(proposed.replies().await, vec![Frame::ok()]);
+        assert!(log.wait_durable(log.visible()).await);
+        assert_eq!(engine.syncs(), 0, "everysec fsyncs no write at once");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(engine.syncs(), 1, "the write is fsynced within a second");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(engine.syncs(), 1, "nothing written, nothing fsynced");
+    }
 }
