@@ -231,21 +231,31 @@ mod tests {
         }
     }
 
+    /// A log over a durable engine in `dir` under `fsync`, with the engine's fsyncs probed.
+    fn probed_log(
+        dir: &std::path::Path,
+        fsync: FsyncPolicy,
+    ) -> (LocalLog, Arc<ProbedEngine<FjallEngine>>) {
+        let fjall = FjallEngine::open(dir, FjallOptions::default()).unwrap();
+        let engine = Arc::new(ProbedEngine::new(fjall));
+        let config = ServerConfig {
+            fsync,
+            dir: dir.to_owned(),
+            ..ServerConfig::default()
+        };
+        let state_machine = StateMachine::open(engine.clone()).unwrap();
+        let config = Arc::new(RwLock::new(config));
+        let log = LocalLog::start(state_machine, engine.clone(), config).unwrap();
+        (log, engine)
+    }
+
     /// Many tasks writing values of `value_len` bytes at once, each waiting for its writes
     /// to be durable before the next, all get their replies: no task is left waiting for a
     /// sync nobody leads, on the task's thread or the sync thread.
     async fn every_writer_is_answered(fsync: FsyncPolicy, value_len: usize) {
         let value = Bytes::from(vec![b'v'; value_len]);
         let dir = tempfile::tempdir().unwrap();
-        let engine: Arc<dyn Engine> =
-            Arc::new(FjallEngine::open(dir.path(), FjallOptions::default()).unwrap());
-        let config = ServerConfig {
-            fsync,
-            dir: dir.path().to_owned(),
-            ..ServerConfig::default()
-        };
-        let state_machine = StateMachine::open(engine.clone()).unwrap();
-        let log = LocalLog::start(state_machine, engine, Arc::new(RwLock::new(config))).unwrap();
+        let (log, _) = probed_log(dir.path(), fsync);
         let writers: Vec<_> = (0..TASKS)
             .map(|task| {
                 let log = log.clone();
@@ -304,15 +314,7 @@ mod tests {
         for value_len in [5, 4096] {
             let value = Bytes::from(vec![b'v'; value_len]);
             let dir = tempfile::tempdir().unwrap();
-            let fjall = FjallEngine::open(dir.path(), FjallOptions::default()).unwrap();
-            let engine = Arc::new(ProbedEngine::new(fjall));
-            let config = ServerConfig {
-                dir: dir.path().to_owned(),
-                ..ServerConfig::default()
-            };
-            let state_machine = StateMachine::open(engine.clone()).unwrap();
-            let log = LocalLog::start(state_machine, engine.clone(), Arc::new(RwLock::new(config)))
-                .unwrap();
+            let (log, engine) = probed_log(dir.path(), FsyncPolicy::Always);
             let write = |key: &str| log.propose_all([set(key.to_owned(), &value)], 1);
 
             assert_eq!(write("before").replies().await, vec![Frame::ok()]);
@@ -334,16 +336,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn everysec_fsyncs_written_data_within_a_second_and_idle_data_never() {
         let dir = tempfile::tempdir().unwrap();
-        let fjall = FjallEngine::open(dir.path(), FjallOptions::default()).unwrap();
-        let engine = Arc::new(ProbedEngine::new(fjall));
-        let config = ServerConfig {
-            fsync: FsyncPolicy::Everysec,
-            dir: dir.path().to_owned(),
-            ..ServerConfig::default()
-        };
-        let state_machine = StateMachine::open(engine.clone()).unwrap();
-        let log =
-            LocalLog::start(state_machine, engine.clone(), Arc::new(RwLock::new(config))).unwrap();
+        let (log, engine) = probed_log(dir.path(), FsyncPolicy::Everysec);
         let value = Bytes::from_static(b"v");
         let proposed = log.propose_all([set("k".to_owned(), &value)], 1);
         assert_eq!(proposed.replies().await, vec![Frame::ok()]);
