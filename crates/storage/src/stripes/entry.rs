@@ -1,16 +1,22 @@
 //! One entry of a striped table, and the coarse clock that dates its last access.
 //!
-//! An entry holds its key and value in a single exact-size allocation, because per-key memory
-//! is what limits a cache: a separate key and value would cost a second allocation header and
-//! a second pointer. An entry may instead record that its key was deleted (a tombstone, which
-//! a memtable needs to hide older versions). Nothing here takes locks; the striped tables do.
+//! An entry holds its key and value together: in the entry itself when they are small (up to
+//! [`INLINE`] bytes), so that the lookup that finds it finds the value in the same cache line,
+//! and otherwise in a single exact-size allocation, because per-key memory is what limits a
+//! cache: a separate key and value would cost a second allocation header and a second
+//! pointer. An entry may instead record that its key was deleted (a tombstone, which a
+//! memtable needs to hide older versions). Nothing here takes locks; the striped tables do.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-/// Estimated cost of an entry's places in its stripe: a 24-byte slot in a hash table about
+/// Bytes of key and value an entry holds in place, without an allocation of its own: a
+/// slot-prefixed key of up to about 20 bytes with a short string or counter.
+const INLINE: usize = 38;
+
+/// Estimated cost of an entry's places in its stripe: a 48-byte slot in a hash table about
 /// two thirds full, and a 16-byte slot for the key's copy in B-tree nodes about as full.
-const SLOT_BYTES: u64 = 64;
+const SLOT_BYTES: u64 = 96;
 
 /// Milliseconds since the engine's clock started, wrapping after about 49 days.
 ///
@@ -33,9 +39,60 @@ fn key_len_field(key_len: u32, value: Option<&[u8]>) -> u32 {
     key_len | if value.is_none() { TOMBSTONE } else { 0 }
 }
 
+/// Where an entry keeps its key and value, one after the other.
+enum Contents {
+    /// In the entry itself: a lookup that finds the entry has the value in the same cache
+    /// line, where a separate allocation would cost another miss.
+    Inline { len: u8, bytes: [u8; INLINE] },
+    /// In an allocation of exactly their size.
+    Heap(Box<[u8]>),
+}
+
+impl Contents {
+    fn new(key: &[u8], payload: &[u8]) -> Self {
+        let len = key.len() + payload.len();
+        if len <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..key.len()].copy_from_slice(key);
+            bytes[key.len()..len].copy_from_slice(payload);
+            Contents::Inline {
+                len: len as u8,
+                bytes,
+            }
+        } else {
+            let mut bytes = Vec::with_capacity(len);
+            bytes.extend_from_slice(key);
+            bytes.extend_from_slice(payload);
+            Contents::Heap(bytes.into_boxed_slice())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Contents::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Contents::Heap(bytes) => bytes,
+        }
+    }
+
+    /// Replaces what follows the key with `payload` if the new contents fit where the old
+    /// ones are; false, and unchanged, if they do not.
+    fn overwrite(&mut self, key_end: usize, payload: &[u8]) -> bool {
+        let len = key_end + payload.len();
+        match self {
+            Contents::Inline { len: old, bytes } if len <= INLINE => {
+                bytes[key_end..len].copy_from_slice(payload);
+                *old = len as u8;
+            }
+            Contents::Heap(bytes) if bytes.len() == len => bytes[key_end..].copy_from_slice(payload),
+            _ => return false,
+        }
+        true
+    }
+}
+
 /// A key, its value (or its deletion), and when it was last used.
 pub(crate) struct Entry {
-    bytes: Box<[u8]>,
+    contents: Contents,
     /// The key's length, with [`TOMBSTONE`] set for a deletion.
     key_len: u32,
     accessed: AtomicU32,
@@ -44,31 +101,25 @@ pub(crate) struct Entry {
 impl Entry {
     /// Copies `key` and `value` (None: a deletion) into a new entry last used at `now`.
     pub(crate) fn new(key: &[u8], value: Option<&[u8]>, now: u32) -> Self {
-        let payload = value.unwrap_or_default();
-        let mut bytes = Vec::with_capacity(key.len() + payload.len());
-        bytes.extend_from_slice(key);
-        bytes.extend_from_slice(payload);
         let key_len = u32::try_from(key.len())
             .ok()
             .filter(|&n| n < TOMBSTONE)
             .expect("keys are validated to fit 16 bits");
         Entry {
-            bytes: bytes.into_boxed_slice(),
+            contents: Contents::new(key, value.unwrap_or_default()),
             key_len: key_len_field(key_len, value),
             accessed: AtomicU32::new(now),
         }
     }
 
-    /// Gives the entry `value` (None: a deletion), last used at `now`, in its own
-    /// allocation if that is exactly the size the new contents need; false, and unchanged,
-    /// if it is not.
+    /// Gives the entry `value` (None: a deletion), last used at `now`, where its contents
+    /// are now if they fit there (in place, or in an allocation of exactly the size they
+    /// need); false, and unchanged, if they do not.
     pub(crate) fn overwrite(&mut self, value: Option<&[u8]>, now: u32) -> bool {
         let key_end = self.key_end();
-        let payload = value.unwrap_or_default();
-        if self.bytes.len() != key_end + payload.len() {
+        if !self.contents.overwrite(key_end, value.unwrap_or_default()) {
             return false;
         }
-        self.bytes[key_end..].copy_from_slice(payload);
         self.key_len = key_len_field(key_end as u32, value);
         *self.accessed.get_mut() = now;
         true
@@ -80,12 +131,12 @@ impl Entry {
 
     /// The key.
     pub(crate) fn key(&self) -> &[u8] {
-        &self.bytes[..self.key_end()]
+        &self.contents.bytes()[..self.key_end()]
     }
 
     /// The value; None for a deletion.
     pub(crate) fn value(&self) -> Option<&[u8]> {
-        (self.key_len & TOMBSTONE == 0).then(|| &self.bytes[self.key_end()..])
+        (self.key_len & TOMBSTONE == 0).then(|| &self.contents.bytes()[self.key_end()..])
     }
 
     /// Records a use at `now`. Skips the store when nothing changes, so a key read by many
@@ -103,15 +154,17 @@ impl Entry {
 
     /// Estimated bytes of memory this entry takes in its stripe; see [`footprint`].
     pub(crate) fn footprint(&self) -> u64 {
-        footprint(self.key_end(), self.bytes.len() - self.key_end())
+        footprint(self.key_end(), self.contents.bytes().len() - self.key_end())
     }
 }
 
 /// Estimated bytes of memory an entry of this key and value length takes in its stripe: its
-/// allocation and that of the ordered copy of its key, as glibc's malloc rounds them, and
-/// their slots.
+/// allocation if it needs one and that of the ordered copy of its key, as glibc's malloc
+/// rounds them, and their slots.
 pub(crate) fn footprint(key_len: usize, value_len: usize) -> u64 {
-    allocation(key_len + value_len) + allocation(key_len) + SLOT_BYTES
+    let contents = key_len + value_len;
+    let own = if contents <= INLINE { 0 } else { allocation(contents) };
+    own + allocation(key_len) + SLOT_BYTES
 }
 
 /// Bytes glibc's malloc takes for `len` bytes: 8 bytes of header, 16-byte granules, 32 at least.
@@ -123,13 +176,24 @@ fn allocation(len: usize) -> u64 {
 mod tests {
     use super::*;
 
+    /// Where `entry`'s contents are: None when in place.
+    fn allocation(entry: &Entry) -> Option<*const u8> {
+        match &entry.contents {
+            Contents::Inline { .. } => None,
+            Contents::Heap(bytes) => Some(bytes.as_ptr()),
+        }
+    }
+
     #[test]
-    fn entry_splits_its_allocation_into_key_and_value() {
-        let e = Entry::new(b"key", Some(b"value"), 5);
-        assert_eq!(e.key(), b"key");
-        assert_eq!(e.value(), Some(&b"value"[..]));
-        assert_eq!(e.bytes.len(), 8);
-        assert_eq!(std::mem::size_of::<Entry>(), 24);
+    fn entry_splits_its_contents_into_key_and_value() {
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
+        let long_value = [7; INLINE];
+        for value in [&b"value"[..], &long_value] {
+            let e = Entry::new(b"key", Some(value), 5);
+            assert_eq!(e.key(), b"key");
+            assert_eq!(e.value(), Some(value));
+            assert_eq!(allocation(&e).is_none(), value.len() < INLINE);
+        }
         let empty = Entry::new(b"k", Some(b""), 0);
         assert_eq!(empty.value(), Some(&b""[..]));
         let deleted = Entry::new(b"key", None, 0);
@@ -142,22 +206,32 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_is_overwritten_in_place_only_with_contents_of_its_size() {
+    fn a_small_entry_is_overwritten_in_place_with_anything_that_fits() {
         let mut e = Entry::new(b"key", Some(b"12"), 0);
-        let allocation = e.bytes.as_ptr();
         assert!(e.overwrite(Some(b"34"), 7));
         assert_eq!((e.key(), e.value()), (&b"key"[..], Some(&b"34"[..])));
         assert_eq!(e.idle_ms(7), 0);
-        assert_eq!(e.bytes.as_ptr(), allocation);
-        assert!(!e.overwrite(Some(b"567"), 8));
-        assert!(!e.overwrite(None, 8));
-        assert_eq!(e.value(), Some(&b"34"[..]));
+        assert!(e.overwrite(Some(b"5678"), 8));
+        assert_eq!(e.value(), Some(&b"5678"[..]));
+        assert!(e.overwrite(None, 9));
+        assert_eq!((e.key(), e.value()), (&b"key"[..], None));
+        assert!(e.overwrite(Some(&[1; INLINE - 3]), 10));
+        assert!(!e.overwrite(Some(&[1; INLINE - 2]), 11));
+        assert_eq!(e.value(), Some(&[1; INLINE - 3][..]));
+    }
 
-        let mut empty = Entry::new(b"key", Some(b""), 0);
-        assert!(empty.overwrite(None, 1));
-        assert_eq!((empty.key(), empty.value()), (&b"key"[..], None));
-        assert!(empty.overwrite(Some(b""), 2));
-        assert_eq!(empty.value(), Some(&b""[..]));
+    #[test]
+    fn a_large_entry_is_overwritten_in_place_only_with_contents_of_its_size() {
+        let mut e = Entry::new(b"key", Some(&[1; 100]), 0);
+        let heap = allocation(&e);
+        assert!(heap.is_some());
+        assert!(e.overwrite(Some(&[2; 100]), 7));
+        assert_eq!(e.value(), Some(&[2; 100][..]));
+        assert_eq!(allocation(&e), heap);
+        assert!(!e.overwrite(Some(&[3; 101]), 8));
+        assert!(!e.overwrite(Some(b"small"), 8));
+        assert!(!e.overwrite(None, 8));
+        assert_eq!(e.value(), Some(&[2; 100][..]));
     }
 
     #[test]
@@ -174,7 +248,8 @@ mod tests {
     fn footprint_models_malloc_rounding() {
         assert_eq!(
             Entry::new(b"k", Some(b""), 0).footprint(),
-            32 + 32 + SLOT_BYTES
+            32 + SLOT_BYTES,
+            "held in place: only the key's ordered copy is allocated"
         );
         let typical = Entry::new(&[0; 18], Some(&[0; 110]), 0);
         assert_eq!(typical.footprint(), 144 + 32 + SLOT_BYTES);
