@@ -103,12 +103,7 @@ run() {
 }
 
 report() {
-    awk -F, '
-        function median(list,    n, v, i, j, t) {
-            n = split(list, v, " ")
-            for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
-            return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
+    awk -F, "$AWK_MEDIAN"'
         {
             key = $3 " -P " $2
             if (!(key in seen)) { seen[key] = 1; order[++rows] = key }

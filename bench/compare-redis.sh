@@ -84,55 +84,12 @@ port_of() {
     esac
 }
 
-# Appends "target,pipeline,round,test,rps,p50" lines to $WORK/results.csv from one CSV run.
-# redis-benchmark 7 prints a header ("test","rps","avg_latency_ms",…,"p50_latency_ms",…);
-# older versions print only "test","rps" rows without a header: p50 is then "-".
-record() {
-    local target=$1 pipeline=$2 round=$3 csv=$4
-    awk -F'","' -v target="$target" -v pipeline="$pipeline" -v round="$round" '
-        { gsub(/^"|"\r?$/, "") }
-        $1 == "test" { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        NF >= 2 {
-            rps = $(("rps" in col) ? col["rps"] : 2)
-            p50 = ("p50_latency_ms" in col) ? $(col["p50_latency_ms"]) : "-"
-            printf "%s,%s,%s,%s,%s,%s\n", target, pipeline, round, $1, rps, p50
-        }' "$csv" >>"$WORK/results.csv"
-}
-
-run_benchmarks() {
-    : >"$WORK/results.csv"
-    local round pipeline n i target port csv
-    for round in $(seq 1 "$ROUNDS"); do
-        for pipeline in $PIPELINES; do
-            if [ "$pipeline" = 1 ]; then n=$N_P1; else n=$N_P16; fi
-            for i in "${!TARGETS[@]}"; do
-                # Each round starts with the next target, so that none always runs first.
-                target=${TARGETS[$(((round - 1 + i) % ${#TARGETS[@]}))]}
-                port=$(port_of "$target")
-                csv="$WORK/$target-P$pipeline-r$round.csv"
-                log "round $round/$ROUNDS: $target -P $pipeline -n $n"
-                redis-benchmark -h 127.0.0.1 -p "$port" -t "$TESTS" -c "$CLIENTS" -P "$pipeline" \
-                    -r "$KEYSPACE" -n "$n" --csv -q >"$csv" 2>"$WORK/benchmark.err" ||
-                    { cat "$WORK/benchmark.err" >&2; die "redis-benchmark failed against $target"; }
-                grep -q . "$csv" || die "redis-benchmark printed nothing against $target (see $WORK/benchmark.err)"
-                record "$target" "$pipeline" "$round" "$csv"
-            done
-        done
-    done
-}
-
 # --- report ------------------------------------------------------------------------------
 
 # Medians per (test, pipeline, target), then one row per (test, pipeline):
 # test|pipeline|redis rps|fjall rps|fjall ratio|memory rps|memory ratio|aof rps|fjall/aof|redis p50|fjall p50|memory p50
 summarize() {
-    awk -F, '
-        function median(list,    n, v, i, j, t) {
-            n = split(list, v, " ")
-            for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
-            if (n == 0) return ""
-            return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
+    awk -F, "$AWK_MEDIAN"'
         {
             key = $4 SUBSEP $2
             if (!(key in seen)) { seen[key] = 1; order[++rows] = key }
@@ -193,5 +150,5 @@ report() {
 install_redis
 build_ringkv
 start_servers
-run_benchmarks
+run_rotating
 report

@@ -78,12 +78,7 @@ echo "CPU per request (ns, median of $ROUNDS; user + system = total), -c $CLIENT
 echo
 echo "| test | redis | ringkv-memory | memory/redis | ringkv-fjall | fjall/redis |"
 echo "|---|---:|---:|---:|---:|---:|"
-awk '
-    function median(list,    n, v, i, j, t) {
-        n = split(list, v, " ")
-        for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
-        return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    }
+awk "$AWK_MEDIAN"'
     { if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } total[$1, $2] = total[$1, $2] " " ($3 + $4); user[$1, $2] = user[$1, $2] " " $3 }
     END {
         for (i = 1; i <= n; i++) {

@@ -2,8 +2,9 @@
 # Gives ROOT (the repository), WORK (a temporary directory, removed on exit unless KEEP is
 # set), PIDS (background processes to stop on exit), die, log, check_port (fail when a port
 # is taken), wait_ready (until a server answers PING), install_redis (apt-get redis-server and
-# redis-tools when missing) and build_ringkv (sets RINGKV to RINGKV_BIN or a fresh release
-# build).
+# redis-tools when missing), build_ringkv (sets RINGKV to RINGKV_BIN or a fresh release
+# build), run_rotating (redis-benchmark rounds over several servers, into
+# $WORK/results.csv) and AWK_MEDIAN (an awk function for the reports).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-$BENCH.XXXXXX")
@@ -68,4 +69,54 @@ build_ringkv() {
     (cd "$ROOT" && cargo build --release -p ringkv >&2)
     RINGKV="${CARGO_TARGET_DIR:-$ROOT/target}/release/ringkv"
     [ -x "$RINGKV" ] || die "no binary at $RINGKV after the build"
+}
+
+# An awk function: median(list) of the numbers in a space-separated list ("" when empty).
+AWK_MEDIAN='
+    function median(list,    n, v, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
+        if (n == 0) return ""
+        return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }'
+
+# record_csv TARGET PIPELINE ROUND CSV: appends "target,pipeline,round,test,rps,p50" lines to
+# $WORK/results.csv from one redis-benchmark --csv run. redis-benchmark 7 prints a header
+# ("test","rps","avg_latency_ms",…,"p50_latency_ms",…); older versions print only
+# "test","rps" rows without a header: p50 is then "-".
+record_csv() {
+    local target=$1 pipeline=$2 round=$3 csv=$4
+    awk -F'","' -v target="$target" -v pipeline="$pipeline" -v round="$round" '
+        { gsub(/^"|"\r?$/, "") }
+        $1 == "test" { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        NF >= 2 {
+            rps = $(("rps" in col) ? col["rps"] : 2)
+            p50 = ("p50_latency_ms" in col) ? $(col["p50_latency_ms"]) : "-"
+            printf "%s,%s,%s,%s,%s,%s\n", target, pipeline, round, $1, rps, p50
+        }' "$csv" >>"$WORK/results.csv"
+}
+
+# run_rotating: ROUNDS rounds of `redis-benchmark -t TESTS -c CLIENTS -r KEYSPACE` at each
+# depth of PIPELINES (N_P1 requests at -P 1, N_P16 otherwise) against every server named in
+# the TARGETS array (its port from the script's port_of function), each round starting with
+# the next server so that none always runs first; results in $WORK/results.csv.
+run_rotating() {
+    : >"$WORK/results.csv"
+    local round pipeline n i target port csv
+    for round in $(seq 1 "$ROUNDS"); do
+        for pipeline in $PIPELINES; do
+            if [ "$pipeline" = 1 ]; then n=$N_P1; else n=$N_P16; fi
+            for i in "${!TARGETS[@]}"; do
+                target=${TARGETS[$(((round - 1 + i) % ${#TARGETS[@]}))]}
+                port=$(port_of "$target")
+                csv="$WORK/$target-P$pipeline-r$round.csv"
+                log "round $round/$ROUNDS: $target -P $pipeline -n $n"
+                redis-benchmark -h 127.0.0.1 -p "$port" -t "$TESTS" -c "$CLIENTS" -P "$pipeline" \
+                    -r "$KEYSPACE" -n "$n" --csv -q >"$csv" 2>"$WORK/benchmark.err" ||
+                    { cat "$WORK/benchmark.err" >&2; die "redis-benchmark failed against $target"; }
+                grep -q . "$csv" || die "redis-benchmark printed nothing against $target (see $WORK/benchmark.err)"
+                record_csv "$target" "$pipeline" "$round" "$csv"
+            done
+        done
+    done
 }
