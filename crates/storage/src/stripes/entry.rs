@@ -83,7 +83,9 @@ impl Contents {
                 bytes[key_end..len].copy_from_slice(payload);
                 *old = len as u8;
             }
-            Contents::Heap(bytes) if bytes.len() == len => bytes[key_end..].copy_from_slice(payload),
+            Contents::Heap(bytes) if bytes.len() == len => {
+                bytes[key_end..].copy_from_slice(payload)
+            }
             _ => return false,
         }
         true
@@ -163,7 +165,11 @@ impl Entry {
 /// rounds them, and their slots.
 pub(crate) fn footprint(key_len: usize, value_len: usize) -> u64 {
     let contents = key_len + value_len;
-    let own = if contents <= INLINE { 0 } else { allocation(contents) };
+    let own = if contents <= INLINE {
+        0
+    } else {
+        allocation(contents)
+    };
     own + allocation(key_len) + SLOT_BYTES
 }
 
