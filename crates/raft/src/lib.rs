@@ -13,6 +13,7 @@
 
 mod group_state;
 mod keys;
+mod lease;
 pub mod log_store;
 mod log_tail;
 pub mod meta_store;

@@ -7,12 +7,12 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use openraft::error::{InstallSnapshotError, RaftError};
-use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
-use openraft::storage::RaftStateMachine;
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest, VoteResponse};
+use openraft::storage::{RaftLogStorage, RaftStateMachine};
 use openraft::{Config, SnapshotPolicy};
 use parking_lot::RwLock;
 use ringkv_cluster::ClusterState;
@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::keys;
+use crate::lease::ReadLease;
 use crate::log_store::LogStore;
 use crate::meta_store::MetaStore;
 use crate::network::{GroupNetwork, Peers};
@@ -99,6 +100,14 @@ pub enum RaftNodeError {
     Io(#[from] std::io::Error),
 }
 
+/// A group this node runs a replica of: its Raft, and the replica's read lease, which the
+/// group's incoming vote requests pass through.
+#[derive(Clone)]
+struct Hosted {
+    raft: Raft,
+    lease: Arc<ReadLease>,
+}
+
 /// The Raft groups of one node.
 pub struct RaftNode {
     options: RaftOptions,
@@ -106,7 +115,7 @@ pub struct RaftNode {
     base: StateMachine,
     syncer: Syncer,
     peers: Arc<Peers>,
-    groups: RwLock<HashMap<GroupId, Raft>>,
+    groups: RwLock<HashMap<GroupId, Hosted>>,
     admin: OnceLock<Arc<dyn AdminHandler>>,
 }
 
@@ -186,7 +195,12 @@ impl RaftNode {
     where
         S: RaftStateMachine<TypeConfig>,
     {
-        let log = LogStore::new(group, self.base.engine().clone(), self.syncer.clone());
+        let mut log = LogStore::new(group, self.base.engine().clone(), self.syncer.clone());
+        let restarted = log
+            .read_vote()
+            .await
+            .map_err(|e| open_error(group, e))?
+            .is_some();
         let network = GroupNetwork {
             group,
             peers: self.peers.clone(),
@@ -205,8 +219,15 @@ impl RaftNode {
                 }
             }
         }
-        self.groups.write().insert(group, raft.clone());
-        Ok(Replica::new(raft, self.options.id))
+        let (min, max) = self.options.election_timeout;
+        let refuse_votes_until = restarted.then(|| Instant::now() + max);
+        let lease = Arc::new(ReadLease::new(min, refuse_votes_until));
+        let hosted = Hosted {
+            raft: raft.clone(),
+            lease: lease.clone(),
+        };
+        self.groups.write().insert(group, hosted);
+        Ok(Replica::new(raft, self.options.id, lease))
     }
 
     /// Stops this node's replica of `group` (owning `slots`) and deletes everything it kept:
@@ -216,9 +237,9 @@ impl RaftNode {
         group: GroupId,
         slots: RangeInclusive<u16>,
     ) -> Result<(), RaftNodeError> {
-        let raft = self.groups.write().remove(&group);
-        if let Some(raft) = raft {
-            let _ = raft.shutdown().await;
+        let hosted = self.groups.write().remove(&group);
+        if let Some(hosted) = hosted {
+            let _ = hosted.raft.shutdown().await;
         }
         let engine = self.base.engine().clone();
         let (start, end) = keys::group_range(group);
@@ -274,17 +295,25 @@ impl RaftNode {
             .await
     }
 
-    fn group(&self, group: GroupId) -> Option<Raft> {
+    fn group(&self, group: GroupId) -> Option<Hosted> {
         self.groups.read().get(&group).cloned()
     }
 
     /// Stops every group.
     pub async fn shutdown(&self) {
-        let groups: Vec<Raft> = self.groups.write().drain().map(|(_, r)| r).collect();
+        let groups: Vec<Raft> = self.groups.write().drain().map(|(_, h)| h.raft).collect();
         for raft in groups {
             let _ = raft.shutdown().await;
         }
     }
+}
+
+/// The answer to a vote request that this replica's read lease refuses: its current vote,
+/// not granted.
+fn refusal(raft: &Raft) -> VoteResponse<NodeId> {
+    let vote = raft.metrics().borrow().vote;
+    let last_log = raft.data_metrics().borrow().last_log;
+    VoteResponse::new(vote, last_log, false)
 }
 
 fn open_error(group: GroupId, e: impl std::fmt::Display) -> RaftNodeError {
@@ -328,7 +357,7 @@ impl Handler for RaftNode {
                 None => (Status::NoGroup, Vec::new()),
             };
         }
-        let Some(raft) = self.group(group) else {
+        let Some(Hosted { raft, lease }) = self.group(group) else {
             return (Status::NoGroup, Vec::new());
         };
         match kind {
@@ -343,6 +372,9 @@ impl Handler for RaftNode {
             }
             Kind::Vote => {
                 answer(&payload, |rpc: VoteRequest<NodeId>| async move {
+                    let Some(_pass) = lease.admit_vote(Instant::now()) else {
+                        return Ok(refusal(&raft));
+                    };
                     raft.vote(rpc).await
                 })
                 .await

@@ -14,6 +14,7 @@ use ringkv_protocol::Frame;
 use ringkv_shard::Proposal;
 use tokio::sync::oneshot;
 
+use crate::lease::ReadLease;
 use crate::read_batch::ReadBatch;
 use crate::types::{Command, NodeAddr, NodeId, Raft};
 use crate::write_batch::{Group, WriteBatch};
@@ -39,16 +40,18 @@ pub struct Replica {
     raft: Raft,
     me: NodeId,
     reads: Arc<ReadBatch<ReplicaError>>,
+    lease: Arc<ReadLease>,
     writes: Arc<WriteGate>,
     batch: Arc<WriteBatch>,
 }
 
 impl Replica {
-    pub(crate) fn new(raft: Raft, me: NodeId) -> Replica {
+    pub(crate) fn new(raft: Raft, me: NodeId, lease: Arc<ReadLease>) -> Replica {
         Replica {
             raft,
             me,
             reads: Arc::default(),
+            lease,
             writes: Arc::default(),
             batch: Arc::default(),
         }
@@ -107,16 +110,31 @@ impl Replica {
 
     /// Returns once this replica is confirmed leader by a quorum and has applied everything
     /// committed before the read `arrived`, so that a read of its data now is linearizable.
-    /// Reads share confirmations ([`ReadBatch`]).
+    /// Reads share confirmations ([`ReadBatch`]), and skip them while the confirmation
+    /// before holds this replica's read lease ([`ReadLease`]): no other replica can have
+    /// been elected since, so every write acknowledged before the read arrived was
+    /// acknowledged by this leader, after applying it here.
     pub async fn read_barrier(
         &self,
         arrived: Instant,
         timeout: Duration,
     ) -> Result<(), ReplicaError> {
+        if self.lease.holds(Instant::now()) && self.is_leader() {
+            return Ok(());
+        }
         let raft = self.raft.clone();
+        let lease = self.lease.clone();
         let barrier = move || {
             let raft = raft.clone();
-            async move { confirm_leadership(&raft, timeout).await }
+            let lease = lease.clone();
+            async move {
+                let started = Instant::now();
+                let confirmed = confirm_leadership(&raft, timeout).await;
+                if confirmed.is_ok() {
+                    lease.confirmed(started);
+                }
+                confirmed
+            }
         };
         let gone = ReplicaError::Unavailable("the read was dropped".to_owned());
         self.reads.wait(arrived, barrier, gone).await
@@ -178,7 +196,8 @@ impl Replica {
     /// Hands this leader's leadership to the voter `to` without a time in which the group
     /// has no leader: holds new writes back, waits until those under way are committed and
     /// `to` has every entry, then runs `campaign` (which makes `to` start an election) and
-    /// keeps writes held until the leadership has moved. Held writes then go on, and are
+    /// keeps writes held until the leadership has moved. The read lease is suspended
+    /// meanwhile: `to` needs this replica's vote. Held writes then go on, and are
     /// redirected to the new leader. Gives up, with false, when `to` does not catch up or
     /// the leadership does not move `within`.
     pub async fn hand_off(
@@ -190,6 +209,7 @@ impl Replica {
         let Ok(_held) = tokio::time::timeout(within, self.writes.write()).await else {
             return false;
         };
+        let _suspended = self.lease.suspend();
         let me = self.me;
         let caught_up = self
             .raft

@@ -29,8 +29,11 @@ const KEY: &str = "reg";
 const CLIENTS: usize = 5;
 /// Client number of the probe that writes to the isolated old leader only.
 const PROBE: usize = CLIENTS;
+/// Client number of the probe that reads from the old leader only, across the cut: its
+/// answers in the first moments of the partition come from the leader's read lease.
+const READ_PROBE: usize = CLIENTS + 1;
 /// Client number of the final linearizable read made after healing.
-const FINAL_READ: usize = CLIENTS + 1;
+const FINAL_READ: usize = CLIENTS + 2;
 /// Read and write timeout of every request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest a connect may take.
@@ -258,6 +261,38 @@ fn run_probe(addr: String, node: usize, clock: Clock, stop: &AtomicBool) -> Vec<
     history
 }
 
+/// The read probe: until `stop`, reads [`KEY`] from node `node` at `addr` only, every few
+/// milliseconds, never following redirects, and returns the reads it was answered.
+fn run_read_probe(addr: String, node: usize, clock: Clock, stop: &AtomicBool) -> Vec<Record> {
+    let mut history = Vec::new();
+    let mut con = None;
+    while !stop.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(5));
+        let c = match &mut con {
+            Some(c) => c,
+            None => match connect(&addr) {
+                Ok(c) => con.insert(c),
+                Err(_) => continue,
+            },
+        };
+        let invoked = clock.now();
+        match redis::cmd("GET").arg(KEY).query::<Value>(c) {
+            Ok(reply) => history.push(Record {
+                op: Operation {
+                    client: READ_PROBE,
+                    op: RegisterOp::Read(register_value(&reply)),
+                    invoked,
+                    returned: Some(clock.now()),
+                },
+                node,
+            }),
+            Err(e) if matches!(e.kind(), ErrorKind::Moved | ErrorKind::TryAgain) => {}
+            Err(_) => con = None,
+        }
+    }
+    history
+}
+
 /// The node every node names as the shard's leader (`CLUSTER SLOTS` lists it first), provided
 /// every node also reports `cluster_state:ok`; None while some node disagrees or is silent.
 fn agreed_leader(nodes: &[String]) -> Option<usize> {
@@ -375,6 +410,11 @@ fn a_partitioned_minority_stops_acknowledging_writes_and_the_history_stays_linea
     thread::sleep(BEFORE_PARTITION);
 
     let old_leader = lab.enter_hub(|| wait_for_leader(&nodes, Duration::from_secs(10)));
+    let read_probe = lab.enter_hub(|| {
+        let (addr, stop) = (nodes[old_leader].clone(), stop.clone());
+        thread::spawn(move || run_read_probe(addr, old_leader, clock, &stop))
+    });
+    thread::sleep(Duration::from_millis(100));
     lab.isolate(old_leader);
     let isolated_at = clock.now();
     let probe_stop = Arc::new(AtomicBool::new(false));
@@ -395,6 +435,12 @@ fn a_partitioned_minority_stops_acknowledging_writes_and_the_history_stays_linea
         .collect();
     let probe_records = probe.join().expect("probe thread");
     records.extend(&probe_records);
+    let read_probe_records = read_probe.join().expect("read probe thread");
+    let lease_reads = read_probe_records
+        .iter()
+        .filter(|r| (isolated_at..isolated_at + nanos(ELECTION_GRACE)).contains(&r.op.invoked))
+        .count();
+    records.extend(&read_probe_records);
     let converged = lab.enter_hub(|| converge(&nodes, clock, Duration::from_secs(10)));
     if let Ok(final_read) = converged {
         records.push(final_read);
@@ -427,8 +473,9 @@ fn a_partitioned_minority_stops_acknowledging_writes_and_the_history_stays_linea
     println!(
         "old leader: node {old_leader}; {} operations: {definite_writes} definite writes, \
          {indefinite_writes} indefinite writes, {reads} reads; {} of them probe writes to the \
-         isolated old leader; {majority_acks} writes acknowledged by the majority during the \
-         partition",
+         isolated old leader; {lease_reads} reads it answered in the first \
+         {ELECTION_GRACE:?} of the partition; {majority_acks} writes acknowledged by the \
+         majority during the partition",
         records.len(),
         probe_records.len(),
     );
