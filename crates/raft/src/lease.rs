@@ -6,7 +6,7 @@
 //! leader lease on followers), and a quorum of those intersects every majority. A lease
 //! counts from the moment its confirmation *started*, before any heartbeat went out, and
 //! lasts less than that refusal (`election_timeout_min`), which leaves room for clocks that
-//! run at slightly different rates.
+//! run at slightly different rates. It holds only in the term whose confirmation granted it.
 //!
 //! The leader itself is the one voter openraft does not hold back: a leader grants its vote
 //! to an up-to-date candidate with a higher term once its own election is
@@ -32,8 +32,8 @@ pub(crate) struct ReadLease {
 
 #[derive(Default)]
 struct State {
-    /// Reads may skip their confirmation until then.
-    until: Option<Instant>,
+    /// Reads may skip their confirmation until then, while the term is this one.
+    until: Option<(Instant, u64)>,
     /// Vote requests handed to Raft and not answered yet.
     votes_open: u32,
     /// When the last vote request handed to Raft was answered.
@@ -57,18 +57,24 @@ impl ReadLease {
         }
     }
 
-    /// Whether a read arriving now may skip its confirmation.
-    pub fn holds(&self, now: Instant) -> bool {
-        self.state.lock().holds(now)
+    /// Whether a read arriving now, in `term`, may skip its confirmation: a lease granted in
+    /// an earlier term, before this replica lost and won the leadership again, does not.
+    pub fn holds(&self, now: Instant, term: u64) -> bool {
+        let state = self.state.lock();
+        state.holds(now) && state.until.is_some_and(|(_, t)| t == term)
     }
 
-    /// Records that a confirmation of leadership that started at `started` succeeded.
-    pub fn confirmed(&self, started: Instant) {
+    /// Records that a confirmation of leadership in `term` that started at `started`
+    /// succeeded.
+    pub fn confirmed(&self, started: Instant, term: u64) {
         let mut state = self.state.lock();
         let after_votes = state.vote_answered.is_none_or(|at| started > at);
         if state.votes_open == 0 && state.suspended == 0 && after_votes {
             let until = started + self.duration;
-            state.until = Some(state.until.map_or(until, |u| u.max(until)));
+            state.until = match state.until {
+                Some((u, t)) if t == term => Some((u.max(until), term)),
+                _ => Some((until, term)),
+            };
         }
     }
 
@@ -97,7 +103,7 @@ impl ReadLease {
 
 impl State {
     fn holds(&self, now: Instant) -> bool {
-        self.votes_open == 0 && self.suspended == 0 && self.until.is_some_and(|u| now < u)
+        self.votes_open == 0 && self.suspended == 0 && self.until.is_some_and(|(u, _)| now < u)
     }
 }
 
@@ -131,42 +137,61 @@ mod tests {
     fn a_confirmation_grants_a_lease_from_its_start() {
         let lease = ReadLease::new(LEASE, None);
         let start = Instant::now();
-        assert!(!lease.holds(start), "no lease before any confirmation");
-        lease.confirmed(start);
-        assert!(lease.holds(start + LEASE - Duration::from_millis(1)));
-        assert!(!lease.holds(start + LEASE));
-        lease.confirmed(start - LEASE);
+        assert!(!lease.holds(start, 1), "no lease before any confirmation");
+        lease.confirmed(start, 1);
+        assert!(lease.holds(start + LEASE - Duration::from_millis(1), 1));
+        assert!(!lease.holds(start + LEASE, 1));
+        lease.confirmed(start - LEASE, 1);
         assert!(
-            lease.holds(start + Duration::from_millis(1)),
+            lease.holds(start + Duration::from_millis(1), 1),
             "an older confirmation does not shorten it"
         );
+    }
+
+    #[test]
+    fn a_lease_holds_only_in_the_term_that_granted_it() {
+        let lease = ReadLease::new(LEASE, None);
+        let now = Instant::now();
+        lease.confirmed(now, 3);
+        assert!(lease.holds(now, 3));
+        assert!(!lease.holds(now, 5));
+        assert!(
+            lease.admit_vote(now).is_none(),
+            "votes are refused all the same"
+        );
+        lease.confirmed(now - LEASE / 2, 5);
+        assert!(
+            lease.holds(now, 5),
+            "a new term's confirmation replaces the old lease"
+        );
+        assert!(!lease.holds(now + LEASE / 2, 5));
     }
 
     #[test]
     fn votes_are_refused_while_the_lease_holds_and_end_it_when_let_through() {
         let lease = ReadLease::new(LEASE, None);
         let now = Instant::now();
-        lease.confirmed(now);
+        lease.confirmed(now, 1);
         assert!(lease.admit_vote(now).is_none());
-        assert!(lease.holds(now), "a refused vote leaves the lease");
+        assert!(lease.holds(now, 1), "a refused vote leaves the lease");
         let pass = lease
             .admit_vote(now + LEASE)
             .expect("an expired lease lets votes through");
-        lease.confirmed(Instant::now());
+        lease.confirmed(Instant::now(), 1);
         assert!(
-            !lease.holds(Instant::now()),
+            !lease.holds(Instant::now(), 1),
             "no lease while a vote is with Raft, even from a new confirmation"
         );
         let before_answer = Instant::now();
         drop(pass);
-        lease.confirmed(before_answer);
+        lease.confirmed(before_answer, 1);
         assert!(
-            !lease.holds(Instant::now()),
+            !lease.holds(Instant::now(), 1),
             "a confirmation that started before the vote was answered grants nothing"
         );
         let after_answer = Instant::now() + Duration::from_millis(1);
-        lease.confirmed(after_answer);
-        assert!(lease.holds(after_answer));
+        lease.confirmed(after_answer, 1);
+        assert!(lease.holds(after_answer, 1));
     }
 
     #[test]
@@ -184,15 +209,15 @@ mod tests {
     fn a_suspended_lease_lets_votes_through_and_grants_nothing() {
         let lease = ReadLease::new(LEASE, None);
         let start = Instant::now();
-        lease.confirmed(start);
+        lease.confirmed(start, 1);
         let suspended = lease.suspend();
-        assert!(!lease.holds(start));
+        assert!(!lease.holds(start, 1));
         assert!(lease.admit_vote(start).is_some());
-        lease.confirmed(Instant::now());
-        assert!(!lease.holds(Instant::now()));
+        lease.confirmed(Instant::now(), 1);
+        assert!(!lease.holds(Instant::now(), 1));
         drop(suspended);
         let later = Instant::now();
-        lease.confirmed(later);
-        assert!(lease.holds(later));
+        lease.confirmed(later, 1);
+        assert!(lease.holds(later, 1));
     }
 }

@@ -119,7 +119,8 @@ impl Replica {
         arrived: Instant,
         timeout: Duration,
     ) -> Result<(), ReplicaError> {
-        if self.lease.holds(Instant::now()) && self.is_leader() {
+        let term = self.raft.metrics().borrow().current_term;
+        if self.lease.holds(Instant::now(), term) && self.is_leader() {
             return Ok(());
         }
         let raft = self.raft.clone();
@@ -129,9 +130,10 @@ impl Replica {
             let lease = lease.clone();
             async move {
                 let started = Instant::now();
+                let term = raft.metrics().borrow().current_term;
                 let confirmed = confirm_leadership(&raft, timeout).await;
-                if confirmed.is_ok() {
-                    lease.confirmed(started);
+                if confirmed.is_ok() && raft.metrics().borrow().current_term == term {
+                    lease.confirmed(started, term);
                 }
                 confirmed
             }
