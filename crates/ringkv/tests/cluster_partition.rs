@@ -221,6 +221,14 @@ fn run_client(client: usize, nodes: Vec<String>, clock: Clock, stop: &AtomicBool
     history
 }
 
+/// A probe's connection to `addr`, opened again if it was dropped; None if it cannot be.
+fn reconnect<'a>(con: &'a mut Option<Connection>, addr: &str) -> Option<&'a mut Connection> {
+    if con.is_none() {
+        *con = Some(connect(addr).ok()?);
+    }
+    con.as_mut()
+}
+
 /// The probe: until `stop`, writes unique values of client [`PROBE`] to node `node` at `addr`
 /// only, never following redirects, and returns what it observed.
 fn run_probe(addr: String, node: usize, clock: Clock, stop: &AtomicBool) -> Vec<Record> {
@@ -229,12 +237,8 @@ fn run_probe(addr: String, node: usize, clock: Clock, stop: &AtomicBool) -> Vec<
     let mut written = 0;
     while !stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(20));
-        let c = match &mut con {
-            Some(c) => c,
-            None => match connect(&addr) {
-                Ok(c) => con.insert(c),
-                Err(_) => continue,
-            },
+        let Some(c) = reconnect(&mut con, &addr) else {
+            continue;
         };
         written += 1;
         let value = (PROBE * 1_000_000 + written) as u64;
@@ -268,12 +272,8 @@ fn run_read_probe(addr: String, node: usize, clock: Clock, stop: &AtomicBool) ->
     let mut con = None;
     while !stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(5));
-        let c = match &mut con {
-            Some(c) => c,
-            None => match connect(&addr) {
-                Ok(c) => con.insert(c),
-                Err(_) => continue,
-            },
+        let Some(c) = reconnect(&mut con, &addr) else {
+            continue;
         };
         let invoked = clock.now();
         match redis::cmd("GET").arg(KEY).query::<Value>(c) {
