@@ -119,8 +119,12 @@ impl Replica {
         arrived: Instant,
         timeout: Duration,
     ) -> Result<(), ReplicaError> {
-        let term = self.raft.metrics().borrow().current_term;
-        if self.lease.holds(Instant::now(), term) && self.is_leader() {
+        let (term, leader) = {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            (metrics.current_term, metrics.current_leader)
+        };
+        if leader == Some(self.me) && self.lease.holds(Instant::now(), term) {
             return Ok(());
         }
         let raft = self.raft.clone();
