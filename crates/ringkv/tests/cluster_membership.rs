@@ -139,6 +139,24 @@ impl Load {
     }
 }
 
+/// The client ports that node `i`'s `CLUSTER SLOTS` lists, for every range.
+fn slot_owners(cluster: &TestCluster, i: usize) -> Vec<u16> {
+    let mut con = redis::Client::open(cluster.nodes[i].url())
+        .unwrap()
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .unwrap();
+    let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query(&mut con).unwrap();
+    slots
+        .iter()
+        .flat_map(|range| range[2..].iter())
+        .map(|node| {
+            redis::from_redis_value::<(String, u16, String)>(node)
+                .unwrap()
+                .1
+        })
+        .collect()
+}
+
 /// Checks that the cluster holds exactly `expected`: every key with its value, and no other
 /// key in any shard.
 fn assert_holds_exactly(cluster: &TestCluster, expected: &HashMap<String, String>) {
@@ -194,6 +212,16 @@ fn growing_from_one_to_five_nodes_and_shrinking_to_three_under_load_loses_nothin
     // Clients learn the new map from their next redirection; the removed nodes keep
     // redirecting until they are stopped.
     thread::sleep(Duration::from_secs(2));
+    for i in 0..5 {
+        let routed = slot_owners(&cluster, i);
+        assert!(
+            routed
+                .iter()
+                .all(|port| ![cluster.nodes[3].port, cluster.nodes[4].port].contains(port)),
+            "node {} still routes slots to a removed node: {routed:?}",
+            i + 1
+        );
+    }
     cluster.kill(4);
     cluster.kill(3);
     thread::sleep(Duration::from_millis(500));

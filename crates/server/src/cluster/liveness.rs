@@ -51,6 +51,12 @@ impl Liveness {
         self.seen.contains_key(&node) && self.silent_for(node) < DOWN_AFTER
     }
 
+    /// Whether `node` has been silent long enough to be shown as down; a node never heard
+    /// from is given that long from when this node became meta leader.
+    pub fn silent(&self, node: u64) -> bool {
+        self.silent_for(node) >= DOWN_AFTER
+    }
+
     /// Whether `node` has been silent for less than `dead_after`.
     pub fn alive(&self, node: u64, dead_after: Duration) -> bool {
         self.silent_for(node) < dead_after
@@ -82,6 +88,7 @@ mod tests {
             "a grace period from the start"
         );
         assert!(!l.alive(1, Duration::ZERO));
+        assert!(!l.silent(1), "not silent within the grace period");
         l.report(1, &[0, 1]);
         l.report(2, &[2]);
         assert!(l.up(1));

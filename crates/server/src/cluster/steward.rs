@@ -63,7 +63,8 @@ fn usable(member: &Member, id: u64) -> bool {
     member.liveness.lock().alive(id, member.config.dead_after)
 }
 
-/// Makes every node a member of the meta group, with live active nodes as its voters.
+/// Makes every node a member of the meta group, with live active nodes as its voters; a
+/// removed node stays a learner until it falls silent.
 async fn tend_meta_group(member: &Member, state: &ClusterState) {
     let (voters, learners) = member.meta.members();
     for node in state.nodes.values() {
@@ -109,11 +110,16 @@ async fn tend_meta_group(member: &Member, state: &ClusterState) {
             }
         }
     }
-    let gone: BTreeSet<u64> = learners
-        .iter()
-        .copied()
-        .filter(|id| state.node(*id).is_none())
-        .collect();
+    // A removed node keeps following the cluster state for as long as it runs, so that
+    // clients it still answers are redirected by the current map, not the one it last saw.
+    let gone: BTreeSet<u64> = {
+        let liveness = member.liveness.lock();
+        learners
+            .iter()
+            .copied()
+            .filter(|id| state.node(*id).is_none() && liveness.silent(*id))
+            .collect()
+    };
     if !gone.is_empty() {
         if let Err(e) = member.meta.remove_learners(gone).await {
             tracing::debug!(error = ?e, "removing meta learners failed");
