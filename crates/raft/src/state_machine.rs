@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(store.applied_state().await.unwrap().0, None);
         let entry = Entry {
             log_id,
-            payload: EntryPayload::Normal(Command::Shard(vec![incr(), incr(), incr()])),
+            payload: EntryPayload::Normal(Command::Shard(vec![incr(), incr(), incr()].into())),
         };
         let replies = store.apply(vec![entry]).await.unwrap();
         assert_eq!(replies.len(), 1);

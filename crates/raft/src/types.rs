@@ -2,6 +2,7 @@
 //! what applying it answers ([`Replies`]), and how nodes and groups are named.
 
 use std::fmt;
+use std::sync::Arc;
 
 use ringkv_cluster::MetaCommand;
 use ringkv_protocol::Frame;
@@ -20,8 +21,9 @@ pub fn shard_group(shard: u32) -> GroupId {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Writes to a shard (shard groups), applied in order: the proposals that reached the
-    /// leader while earlier ones were being replicated travel as one entry.
-    Shard(Vec<Proposal>),
+    /// leader while earlier ones were being replicated travel as one entry. Shared, since an
+    /// entry is read back for every follower and for applying it.
+    Shard(Arc<[Proposal]>),
     /// A change to the cluster state (the meta group).
     Meta(MetaCommand),
 }
