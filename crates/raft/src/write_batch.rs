@@ -126,7 +126,11 @@ impl WriteBatch {
             let open = group.gate.clone().read_owned().await;
             let (proposals, waiters): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|q| (q.proposal, q.waiter)).unzip();
-            match group.raft.client_write_ff(Command::Shard(proposals.into())).await {
+            match group
+                .raft
+                .client_write_ff(Command::Shard(proposals.into()))
+                .await
+            {
                 Ok(answer) => {
                     tokio::spawn(answer_batch(answer, waiters, group.timeout, permit, open));
                 }
