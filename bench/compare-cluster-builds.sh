@@ -39,23 +39,10 @@ declare -A NODES_OF
 
 # start_cluster BUILD: its three nodes on the three client ports from PORT_OF[BUILD].
 start_cluster() {
-    local build=$1 base=${PORT_OF[$1]} i peers=""
-    for i in 1 2 3; do peers="$peers${peers:+,}$i=127.0.0.1:$((base + i - 1))"; done
-    for i in 1 2 3; do
-        check_port "$((base + i - 1))" "$build node $i" BASE_PORT
-        RINGKV_LOG=warn "${BIN_OF[$build]}" server --port "$((base + i - 1))" --dir "$WORK/$build$i" \
-            --node-id "$i" --peers "$peers" --shards "$SHARDS" >"$WORK/$build$i.log" 2>&1 &
-        PIDS+=($!)
-        NODES_OF[$build]="${NODES_OF[$build]:-} $!"
-    done
-    for i in 1 2 3; do
-        local port=$((base + i - 1)) tries
-        for tries in $(seq 1 300); do
-            redis-cli -p "$port" cluster info 2>/dev/null | grep -q cluster_state:ok && break
-            [ "$tries" = 300 ] && die "$build cluster not ready on $port within 30 s (logs in $WORK)"
-            sleep 0.1
-        done
-    done
+    local i
+    for i in 0 1 2; do check_port "$((${PORT_OF[$1]} + i))" "$1 node $((i + 1))" BASE_PORT; done
+    start_static_cluster "${BIN_OF[$1]}" "${PORT_OF[$1]}" "$1"
+    NODES_OF[$1]=$CLUSTER_PIDS
 }
 
 # cpu_ticks PIDS: user plus system CPU time of the processes, in clock ticks.

@@ -34,16 +34,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 install_redis
 build_ringkv
 
-wait_for() { # wait_for DESCRIPTION COMMAND...: retry for 30 s
-    local what=$1 i
-    shift
-    for i in $(seq 1 300); do
-        if "$@" >/dev/null 2>&1; then return; fi
-        sleep 0.1
-    done
-    die "$what did not happen within 30 s (logs in $WORK)"
-}
-
 start_redis_cluster() {
     local i port nodes=()
     for i in 0 1 2; do
@@ -52,26 +42,12 @@ start_redis_cluster() {
         (cd "$WORK/redis$i" && exec redis-server --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
             --cluster-config-file nodes.conf --save "" --appendonly no >"$WORK/redis$i.log" 2>&1) &
         PIDS+=($!)
-        wait_for "redis on $port" redis-cli -p "$port" ping
+        wait_for 30 "redis on $port" redis-cli -p "$port" ping
         nodes+=("127.0.0.1:$port")
     done
     redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$WORK/create.log" 2>&1 ||
         die "redis-cli --cluster create failed: $(cat "$WORK/create.log")"
-    wait_for "redis cluster ok" sh -c "redis-cli -p $REDIS_BASE cluster info | grep -q cluster_state:ok"
-}
-
-start_ringkv_cluster() {
-    local i peers=""
-    for i in 1 2 3; do peers="$peers${peers:+,}$i=127.0.0.1:$((RINGKV_BASE + i - 1))"; done
-    for i in 1 2 3; do
-        RINGKV_LOG=warn "$RINGKV" server --port "$((RINGKV_BASE + i - 1))" --dir "$WORK/ringkv$i" \
-            --node-id "$i" --peers "$peers" --shards "$SHARDS" >"$WORK/ringkv$i.log" 2>&1 &
-        PIDS+=($!)
-    done
-    for i in 0 1 2; do
-        wait_for "ringkv shards elected on $((RINGKV_BASE + i))" \
-            sh -c "redis-cli -p $((RINGKV_BASE + i)) cluster info | grep -q cluster_state:ok"
-    done
+    wait_for 30 "redis cluster ok" sh -c "redis-cli -p $REDIS_BASE cluster info | grep -q cluster_state:ok"
 }
 
 # Appends "target,pipeline,test,rps,p50,p99" rows from one redis-benchmark --csv run.
@@ -120,6 +96,6 @@ report() {
 }
 
 start_redis_cluster
-start_ringkv_cluster
+start_static_cluster "$RINGKV" "$RINGKV_BASE" ringkv
 run
 report

@@ -3,7 +3,8 @@
 # set), PIDS (background processes to stop on exit), die, log, check_port (fail when a port
 # is taken), wait_ready (until a server answers PING), install_redis (apt-get redis-server and
 # redis-tools when missing), build_ringkv (sets RINGKV to RINGKV_BIN or a fresh release
-# build), run_rotating (redis-benchmark rounds over several servers, into
+# build), wait_for (retry a command until it succeeds), start_static_cluster (a 3-node ringkv
+# cluster), run_rotating (redis-benchmark rounds over several servers, into
 # $WORK/results.csv) and AWK_MEDIAN (an awk function for the reports).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +47,38 @@ wait_ready() {
     done
     cat "$logfile" >&2 || true
     die "$name did not answer PING on port $port within 30 s"
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retries COMMAND every 0.1 s until it succeeds, or
+# fails after SECONDS.
+wait_for() {
+    local limit=$1 what=$2 i
+    shift 2
+    for i in $(seq 1 $((limit * 10))); do
+        if "$@" >/dev/null 2>&1; then return; fi
+        sleep 0.1
+    done
+    die "$what did not happen within $limit s (logs in $WORK)"
+}
+
+# start_static_cluster BIN FIRST_PORT NAME: three nodes of the ringkv binary BIN on client
+# ports FIRST_PORT to FIRST_PORT + 2 (cluster ports 10000 higher), SHARDS shards each on all
+# three, data in $WORK/NAME1..3 and logs in $WORK/NAME1..3.log; returns once every node
+# reports cluster_state:ok. The node processes are in CLUSTER_PIDS (and in PIDS).
+start_static_cluster() {
+    local bin=$1 first=$2 name=$3 i peers=""
+    CLUSTER_PIDS=""
+    for i in 1 2 3; do peers="$peers${peers:+,}$i=127.0.0.1:$((first + i - 1))"; done
+    for i in 1 2 3; do
+        RINGKV_LOG=warn "$bin" server --port "$((first + i - 1))" --dir "$WORK/$name$i" \
+            --node-id "$i" --peers "$peers" --shards "$SHARDS" >"$WORK/$name$i.log" 2>&1 &
+        PIDS+=($!)
+        CLUSTER_PIDS="$CLUSTER_PIDS $!"
+    done
+    for i in 0 1 2; do
+        wait_for 30 "$name shards elected on $((first + i))" \
+            sh -c "redis-cli -p $((first + i)) cluster info | grep -q cluster_state:ok"
+    done
 }
 
 install_redis() {

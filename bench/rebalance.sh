@@ -45,16 +45,6 @@ command -v python3 >/dev/null || die "python3 is needed to sample throughput"
 
 now() { date +%s.%N; }
 
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-    local limit=$1 what=$2 i
-    shift 2
-    for i in $(seq 1 $((limit * 10))); do
-        if "$@" >/dev/null 2>&1; then return; fi
-        sleep 0.1
-    done
-    die "$what did not happen within $limit s (logs in $WORK)"
-}
-
 # Moves under way plus planned, from CLUSTER REBALANCE STATUS (empty if no answer).
 remaining_moves() {
     redis-cli -p "$BASE" cluster rebalance status 2>/dev/null |
