@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and latency of a 3-node ringkv cluster (every shard replicated 3 times with Raft,
 # each write fsynced on a majority) against a 3-master Redis Cluster (no replicas, no RDB, no
-# AOF), on this machine, in the same run.
+# AOF unless REDIS_FSYNC says so), on this machine, in the same run.
 #
 # redis-benchmark --cluster drives both: it reads CLUSTER NODES and sends every key to the
 # node that owns its slot (for ringkv, the shard's Raft leader). Rounds alternate which target
@@ -14,6 +14,9 @@
 #   REDIS_BASE [17001]  RINGKV_BASE [17101]   (three consecutive client ports each;
 #                                              ringkv's cluster ports are these + 10000)
 #   RINGKV_BIN   use this binary instead of building target/release/ringkv
+#   REDIS_FSYNC [none]  "always" gives every Redis master an append-only file fsynced on each
+#                       write (--appendonly yes --appendfsync always): a single durable copy
+#                       per key, for comparison with ringkv's three replicas
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -26,6 +29,7 @@ PIPELINES=${PIPELINES:-1 16}
 SHARDS=${SHARDS:-64}
 REDIS_BASE=${REDIS_BASE:-17001}
 RINGKV_BASE=${RINGKV_BASE:-17101}
+REDIS_FSYNC=${REDIS_FSYNC:-none}
 
 BENCH=compare-cluster
 # shellcheck source=bench/lib.sh
@@ -35,12 +39,17 @@ install_redis
 build_ringkv
 
 start_redis_cluster() {
-    local i port nodes=()
+    local i port nodes=() persistence=(--appendonly no)
+    case $REDIS_FSYNC in
+        none) ;;
+        always) persistence=(--appendonly yes --appendfsync always) ;;
+        *) die "REDIS_FSYNC is none or always, not $REDIS_FSYNC" ;;
+    esac
     for i in 0 1 2; do
         port=$((REDIS_BASE + i))
         mkdir -p "$WORK/redis$i"
         (cd "$WORK/redis$i" && exec redis-server --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
-            --cluster-config-file nodes.conf --save "" --appendonly no >"$WORK/redis$i.log" 2>&1) &
+            --cluster-config-file nodes.conf --save "" "${persistence[@]}" >"$WORK/redis$i.log" 2>&1) &
         PIDS+=($!)
         wait_for 30 "redis on $port" redis-cli -p "$port" ping
         nodes+=("127.0.0.1:$port")
