@@ -18,7 +18,7 @@ use crate::keys;
 use crate::log_store::{encode, read};
 use crate::types::{
     Command, Entry, GroupId, LogId, Replies, SnapshotMeta, StorageError, StoredMembership,
-    TypeConfig,
+    TypeConfig, META_GROUP,
 };
 
 /// The meta group's applied state.
@@ -26,6 +26,12 @@ pub struct MetaStore {
     state: GroupState,
     cluster: ClusterState,
     published: watch::Sender<Arc<ClusterState>>,
+}
+
+/// The cluster state the meta group last applied on this node, read straight from `engine`
+/// (the default, empty state if it never applied one).
+pub fn applied_state(engine: &dyn ringkv_storage::Engine) -> Result<ClusterState, StorageError> {
+    Ok(read(engine, &keys::cluster_state(META_GROUP))?.unwrap_or_default())
 }
 
 impl MetaStore {

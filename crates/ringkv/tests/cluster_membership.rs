@@ -224,6 +224,17 @@ fn growing_from_one_to_five_nodes_and_shrinking_to_three_under_load_loses_nothin
     }
     cluster.kill(4);
     cluster.kill(3);
+    // Started again, a removed node refuses to run, before it listens: clients still holding
+    // an old map see the same refused connections as before.
+    let refused = cluster.restart_refused(3);
+    assert!(
+        !refused.success()
+            && cluster
+                .log_text(3)
+                .contains("node 4 was removed from the cluster"),
+        "a removed node restarted: {refused}\n{}",
+        cluster.log_text(3)
+    );
     thread::sleep(Duration::from_millis(500));
 
     let (acked, failed) = load.stop();

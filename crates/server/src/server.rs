@@ -14,7 +14,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Notify;
 
 use crate::clients::ClientRegistry;
-use crate::cluster::{await_meet, has_identity, Cluster, Formation};
+use crate::cluster::{await_meet, has_identity, refuse_removed, Cluster, Formation};
 use crate::config::{EngineKind, ServerConfig};
 use crate::local_log::LocalLog;
 use crate::replication::Replication;
@@ -114,6 +114,9 @@ impl Server {
                 dir: config.dir.clone(),
                 reason: e.to_string(),
             })?;
+        if let Some(cluster) = &config.cluster {
+            refuse_removed(cluster, &config.dir, engine.as_ref()).map_err(ServerError::Cluster)?;
+        }
         let reader = state_machine.reader();
         let addr = format!("{}:{}", config.bind, config.port);
         let listener = listen(&addr)

@@ -238,6 +238,26 @@ impl TestCluster {
         self.wait_reachable(i);
     }
 
+    /// Starts node `i` again and waits for it to exit by itself, as a node refusing to run
+    /// does; its exit status.
+    pub fn restart_refused(&mut self, i: usize) -> std::process::ExitStatus {
+        self.kill(i);
+        self.spawn(i);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut child = self.nodes[i].child.take().expect("just started");
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node {} kept running:\n{}", i + 1, self.log_text(i));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts node `i` again with `flags` in place of the cluster's extra flags.
     pub fn restart_with(&mut self, i: usize, flags: &[&str]) {
         self.nodes[i].own_flags = Some(flags.iter().map(|s| s.to_string()).collect());

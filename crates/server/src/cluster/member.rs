@@ -14,6 +14,7 @@ use ringkv_protocol::Frame;
 use ringkv_raft::transport::client::Peer;
 use ringkv_raft::transport::Kind;
 use ringkv_raft::{shard_group, NodeAddr, RaftNode, Replica, META_GROUP};
+use ringkv_storage::Engine;
 use tokio::sync::watch;
 
 use super::config::{ClusterConfig, Formation};
@@ -264,13 +265,42 @@ pub fn has_identity(data_dir: &Path) -> bool {
     data_dir.join(ID_FILE).exists()
 }
 
+/// Refuses to start a node the cluster removed: one whose last applied cluster state, in
+/// `engine`, no longer names it. Its replicas and meta learner are gone, so it would only
+/// serve an ever older map (as TiKV refuses to start a tombstoned store); joining again takes
+/// an empty data directory. Checked before the node listens on any port.
+pub fn refuse_removed(
+    config: &ClusterConfig,
+    data_dir: &Path,
+    engine: &dyn Engine,
+) -> Result<(), String> {
+    let id = match &config.formation {
+        Formation::Static { node_id, .. } => Some(*node_id),
+        _ => remembered_id(data_dir),
+    };
+    let Some(id) = id else {
+        return Ok(());
+    };
+    let state = ringkv_raft::meta_store::applied_state(engine).map_err(|e| e.to_string())?;
+    refuse_if_removed(&state, id)
+}
+
+fn refuse_if_removed(state: &ClusterState, id: u64) -> Result<(), String> {
+    if state.shards.is_empty() || state.node(id).is_some() {
+        return Ok(());
+    }
+    Err(format!(
+        "node {id} was removed from the cluster (epoch {}); to add it again, start it with \
+         an empty --dir and --join or --await-join",
+        state.epoch
+    ))
+}
+
 /// This node's id: given (`--node-id`), remembered in `data_dir`, 1 for a new cluster, or
 /// assigned by the cluster it joins. A new id is remembered.
 async fn identity(config: &ClusterConfig, data_dir: &Path) -> Result<u64, String> {
     let file = data_dir.join(ID_FILE);
-    let remembered = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok());
+    let remembered = remembered_id(data_dir);
     let id = match (&config.formation, remembered) {
         (Formation::Static { node_id, .. }, _) => *node_id,
         (_, Some(id)) => id,
@@ -285,6 +315,13 @@ async fn identity(config: &ClusterConfig, data_dir: &Path) -> Result<u64, String
             .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     }
     Ok(id)
+}
+
+/// The id remembered in `data_dir`, if this node joined or formed a cluster before.
+fn remembered_id(data_dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(data_dir.join(ID_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
 }
 
 /// Asks the cluster of the node at cluster address `seed` to admit this node; its new id.
@@ -317,4 +354,39 @@ async fn join(config: &ClusterConfig, seed: &str) -> Result<u64, String> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Err(format!("cannot join the cluster through {seed}: {last}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: u64) -> NodeInfo {
+        NodeInfo {
+            id,
+            client: format!("127.0.0.1:{}", 7000 + id),
+            cluster: format!("127.0.0.1:{}", 17000 + id),
+            weight: 1,
+            zone: String::new(),
+            state: NodeState::Active,
+        }
+    }
+
+    #[test]
+    fn only_a_node_missing_from_a_bootstrapped_cluster_is_refused() {
+        let mut state = ClusterState::default();
+        assert!(refuse_if_removed(&state, 4).is_ok(), "nothing applied yet");
+        state
+            .apply(&MetaCommand::Bootstrap {
+                nodes: (1..=3).map(node).collect(),
+                shards: 4,
+                replication: 3,
+            })
+            .unwrap();
+        assert!(refuse_if_removed(&state, 3).is_ok());
+        let refused = refuse_if_removed(&state, 4).unwrap_err();
+        assert!(
+            refused.starts_with("node 4 was removed from the cluster"),
+            "{refused}"
+        );
+    }
 }

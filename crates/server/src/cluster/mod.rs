@@ -26,8 +26,8 @@ use tokio::sync::oneshot;
 
 pub use config::{ClusterConfig, Formation, PeerSpec};
 pub use meet::await_meet;
-pub use member::has_identity;
 use member::Member;
+pub use member::{has_identity, refuse_removed};
 use rpc::{Reply, Request};
 
 /// Longest a write waits for its commit before the client hears it is unconfirmed.
