@@ -42,6 +42,20 @@ pub struct NodeInfo {
     pub state: NodeState,
 }
 
+impl NodeInfo {
+    /// An active node of weight 1, in no zone, reached at `client` and `cluster`.
+    pub fn new(id: u64, client: String, cluster: String) -> NodeInfo {
+        NodeInfo {
+            id,
+            client,
+            cluster,
+            weight: 1,
+            zone: String::new(),
+            state: NodeState::Active,
+        }
+    }
+}
+
 /// A shard: its slots and where its replicas are.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardState {
@@ -342,17 +356,10 @@ impl ClusterState {
             .find(|n| n.cluster == cluster)
             .map(|n| n.id);
         let id = existing.unwrap_or_else(|| self.nodes.keys().max().map_or(1, |m| m + 1));
-        self.nodes.insert(
-            id,
-            NodeInfo {
-                id,
-                client: client.to_owned(),
-                cluster: cluster.to_owned(),
-                weight,
-                zone: zone.to_owned(),
-                state: NodeState::Active,
-            },
-        );
+        let mut node = NodeInfo::new(id, client.to_owned(), cluster.to_owned());
+        node.weight = weight;
+        node.zone = zone.to_owned();
+        self.nodes.insert(id, node);
         MetaReply::Joined(id)
     }
 
@@ -386,14 +393,11 @@ pub(crate) mod fixtures {
 
     /// An active node of weight 1 with made-up addresses.
     pub fn node(id: u64) -> NodeInfo {
-        NodeInfo {
+        NodeInfo::new(
             id,
-            client: format!("127.0.0.1:{}", 7000 + id),
-            cluster: format!("127.0.0.1:{}", 17000 + id),
-            weight: 1,
-            zone: String::new(),
-            state: NodeState::Active,
-        }
+            format!("127.0.0.1:{}", 7000 + id),
+            format!("127.0.0.1:{}", 17000 + id),
+        )
     }
 
     /// A cluster bootstrapped with nodes `1..=nodes` and `shards` shards of 3 replicas.

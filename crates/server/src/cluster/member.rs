@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use ringkv_cluster::{ClusterState, MetaCommand, NodeInfo, NodeState, ShardState};
+use ringkv_cluster::{ClusterState, MetaCommand, NodeInfo, ShardState};
 use ringkv_protocol::Frame;
 use ringkv_raft::transport::client::Peer;
 use ringkv_raft::transport::Kind;
@@ -102,13 +102,12 @@ impl Member {
 
     /// The command that creates the cluster, proposed by its first meta leader.
     pub fn bootstrap_command(&self) -> MetaCommand {
-        let node = |id: u64, host: &str, port: u16, cluster_port: u16| NodeInfo {
-            id,
-            client: format!("{host}:{port}"),
-            cluster: format!("{host}:{cluster_port}"),
-            weight: 1,
-            zone: String::new(),
-            state: NodeState::Active,
+        let node = |id: u64, host: &str, port: u16, cluster_port: u16| {
+            NodeInfo::new(
+                id,
+                format!("{host}:{port}"),
+                format!("{host}:{cluster_port}"),
+            )
         };
         let nodes = match &self.config.formation {
             Formation::Static { peers, .. } => peers
@@ -360,24 +359,15 @@ async fn join(config: &ClusterConfig, seed: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
 
-    fn node(id: u64) -> NodeInfo {
-        NodeInfo {
-            id,
-            client: format!("127.0.0.1:{}", 7000 + id),
-            cluster: format!("127.0.0.1:{}", 17000 + id),
-            weight: 1,
-            zone: String::new(),
-            state: NodeState::Active,
-        }
-    }
-
     #[test]
     fn only_a_node_missing_from_a_bootstrapped_cluster_is_refused() {
         let mut state = ClusterState::default();
         assert!(refuse_if_removed(&state, 4).is_ok(), "nothing applied yet");
         state
             .apply(&MetaCommand::Bootstrap {
-                nodes: (1..=3).map(node).collect(),
+                nodes: (1..=3)
+                    .map(|id| NodeInfo::new(id, format!("n{id}:6379"), format!("n{id}:16379")))
+                    .collect(),
                 shards: 4,
                 replication: 3,
             })
